@@ -1,0 +1,95 @@
+"""``billing contracts load | list | show``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlmodel import col, select
+
+from billing import contracts as service
+from billing.cli.common import console, fail, fail_problems, print_json, state
+from billing.db import reading
+from billing.models import Client, Contract, ContractVersion
+from billing.periods import Period
+from billing.problems import ProblemsError
+from billing.terms_json import terms_to_json
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Contracts: load files, list them, show terms in force.", no_args_is_help=True)
+    app.add_typer(group, name="contracts")
+
+    @group.command("load")
+    def load(files: list[Path] = typer.Argument(..., help="Contract YAML files (bases and amendments)")) -> None:
+        """Validate and store contract files. Nothing is stored unless every file is valid."""
+        try:
+            outcomes = service.load_files(state.engine(), files, actor=state.actor)
+        except ProblemsError as exc:
+            fail_problems(exc.problems)
+        for outcome in outcomes:
+            console.print(
+                f"{outcome.source}: {outcome.code} effective {outcome.effective_from}: {outcome.action}",
+                highlight=False,
+            )
+
+    @group.command("list")
+    def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+        """Every contract with its client and versions."""
+        with reading(state.engine()) as session:
+            rows = session.exec(select(Contract, Client).join(Client).order_by(col(Contract.code))).all()
+            versions = session.exec(select(ContractVersion).order_by(col(ContractVersion.effective_from))).all()
+        by_contract: dict[int, list[str]] = {}
+        for version in versions:
+            by_contract.setdefault(version.contract_id, []).append(version.effective_from.isoformat())
+        data = [
+            {"contract": c.code, "client": cl.id, "client_name": cl.name, "versions": by_contract.get(c.id or 0, [])}
+            for c, cl in rows
+        ]
+        if as_json:
+            print_json({"data": data, "count": len(data)})
+            return
+        table = Table("contract", "client", "versions effective from")
+        for item in data:
+            shown = ", ".join(item["versions"])  # type: ignore[arg-type]
+            table.add_row(str(item["contract"]), f"{item['client_name']} ({item['client']})", shown)
+        console.print(table)
+
+    @group.command("show")
+    def show(
+        code: str,
+        at: str = typer.Option(None, "--at", help="A date YYYY-MM-DD or period YYYY-MM (default: today)"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """The terms in force for a contract on a date."""
+        try:
+            period = (
+                Period.parse(at)
+                if at and len(at) == 7
+                else Period.of_date(date.fromisoformat(at) if at else date.today())
+            )
+        except ValueError as exc:
+            fail(str(exc), 2)
+        with reading(state.engine()) as session:
+            try:
+                current = service.terms_in_force(session, code, period)
+            except LookupError as exc:
+                fail(str(exc))
+            version = session.get(ContractVersion, current.version_id)
+        assert version is not None
+        data = {
+            "contract": code,
+            "period": str(period),
+            "version": {
+                "effective_from": version.effective_from.isoformat(),
+                "source": version.source_name,
+                "amendment": version.is_amendment,
+            },
+            "terms": terms_to_json(current.terms),
+        }
+        if as_json:
+            print_json(data)
+            return
+        console.print_json(data=data)

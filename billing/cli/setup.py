@@ -1,0 +1,23 @@
+"""``billing init``: create or migrate the database."""
+
+from __future__ import annotations
+
+import typer
+
+from billing.cli.common import console, state
+from billing.db import database_url, migrate
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    def init() -> None:
+        """Create or migrate the database to the latest schema (Alembic)."""
+        url = database_url(state.db_url)
+        migrate(url)
+        console.print(f"database ready: {_redacted(url)}", highlight=False)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
