@@ -96,7 +96,7 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def migrate(url: str | None = None, revision: str = "head") -> None:
+def migrate(url: str | None = None, revision: str = "heads") -> None:
     """Create or upgrade the schema with Alembic (``billing init``)."""
     from alembic import command
 
