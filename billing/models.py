@@ -132,12 +132,16 @@ class RejectedRow(SQLModel, table=True):
     """A row an import could not take, kept verbatim with every reason, for a later retry."""
 
     __tablename__ = "rejected_row"
+    __table_args__ = (Index("ix_rejected_row_key", "kind", "row_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="import_batch.id", index=True)
     kind: str = Field(max_length=30)
     source: str = Field(max_length=500)
     row_number: int
+    #: The row's natural key when it could be read (e.g. ``GOLD-1/i7`` for an interaction), so
+    #: a later import of the same row marks this one resolved, and a newer rejection supersedes it.
+    row_key: str | None = Field(default=None, max_length=300)
     header: str | None = Field(default=None, sa_type=Text)
     raw: str = Field(sa_type=Text)
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
