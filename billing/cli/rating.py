@@ -1,0 +1,77 @@
+"""``billing rate CONTRACT --period YYYY-MM [--json]``: the rating preview (nothing is stored)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from billing.cli.common import console, fail, parse_period, print_json, state
+from billing.db import reading
+from billing.lines import RatedInvoice
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("rate")
+    def rate(
+        code: str = typer.Argument(..., help="Contract code"),
+        period: str = typer.Option(..., "--period", help="Billing period YYYY-MM"),
+        as_json: bool = typer.Option(False, "--json", help="The SPEC section 6 JSON"),
+    ) -> None:
+        """Rate a contract for a period from the measured data: lines, credits, totals."""
+        from billing.rating import PeriodOutsideContract
+        from billing.rating_service import rate_contract
+
+        month = parse_period(period)
+        with reading(state.engine()) as session:
+            try:
+                invoice = rate_contract(session, code, month)
+            except LookupError as exc:
+                fail(str(exc).strip("'\""))
+            except PeriodOutsideContract as exc:
+                fail(str(exc))
+        if as_json:
+            print_json(invoice.as_json())
+            return
+        show(invoice)
+
+
+def show(invoice: RatedInvoice) -> None:
+    """The rated invoice as readable tables."""
+    console.print(f"[bold]{invoice.contract}[/bold] {invoice.period} ({invoice.currency}) - preview, not stored")
+    lines = Table("charge", "type", "description", "quantity", "unit price", "amount")
+    for column in lines.columns[3:]:
+        column.justify = "right"
+    for item in invoice.as_json()["lines"]:
+        lines.add_row(
+            item["charge"],
+            item["type"],
+            item["description"],
+            item["quantity"],
+            item["unit_price"] or "",
+            item["amount"],
+        )
+    lines.add_section()
+    lines.add_row("", "", "Subtotal", "", "", str(invoice.subtotal))
+    tax_label = f"{invoice.tax_name} {invoice.as_json()['tax_rate']}%" if invoice.tax_name else "Tax"
+    lines.add_row("", "", tax_label, "", "", str(invoice.tax))
+    lines.add_row("", "", "[bold]Total[/bold]", "", "", f"[bold]{invoice.total}[/bold]")
+    console.print(lines)
+    if not invoice.service_levels:
+        return
+    levels = Table("level", "metric", "value", "target", "sample", "result", "credit")
+    for level in invoice.service_levels:
+        data = level.as_json()
+        result = {True: "met", False: "missed", None: "not assessed"}[level.met]
+        if level.excused:
+            result += " (excused)"
+        levels.add_row(
+            data["id"],
+            data["metric"],
+            data["value"] or "no data",
+            data["target"],
+            str(data["sample"]),
+            result,
+            data["credit"],
+        )
+    console.print(f"Service levels (at risk: {invoice.at_risk_amount})")
+    console.print(levels)
