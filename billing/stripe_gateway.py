@@ -1,0 +1,216 @@
+"""The only module that talks to Stripe (and the only one that imports ``stripe``).
+
+It knows nothing of the database: it receives frozen requests built by
+``billing.collection`` and returns what Stripe answered. Every call that creates something
+carries an idempotency key derived from the document number and the step
+(``F001-00000001:invoice-item:3``), and the parameters of each call depend only on the
+frozen document, so a retry after a crash at any step replays Stripe's first answers and
+never creates twice. Stripe keeps idempotency keys for at least 24 hours; the outbox
+retries well within that.
+
+An invoice is pushed as: the client's customer (once per client), a draft invoice
+(``send_invoice``, ``auto_advance`` off, metadata naming our document), one invoice item
+per document line attached to that draft (negative lines such as service credits are
+negative items), one item for the tax, so Stripe's total is exactly ours, then finalize.
+Amounts are integers in the currency's minor units (PEN cents, JPY and CLP whole units).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import stripe
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+DEFAULT_API_BASE = "https://api.stripe.com"
+
+
+class GatewayError(Exception):
+    """Stripe refused or could not be reached; the message says why. Safe to retry."""
+
+
+class WebhookSignatureError(Exception):
+    """A webhook whose signature is missing, forged or outside the time tolerance."""
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str
+    api_base: str = DEFAULT_API_BASE
+    webhook_secret: str | None = None
+    max_network_retries: int = 2
+
+    @classmethod
+    def from_env(cls) -> StripeSettings:
+        """``BILLING_STRIPE_API_KEY``, ``BILLING_STRIPE_API_BASE``, ``BILLING_STRIPE_WEBHOOK_SECRET``."""
+        key = os.environ.get("BILLING_STRIPE_API_KEY")
+        if not key:
+            raise GatewayError("BILLING_STRIPE_API_KEY is not set")
+        return cls(
+            api_key=key,
+            api_base=os.environ.get("BILLING_STRIPE_API_BASE") or DEFAULT_API_BASE,
+            webhook_secret=os.environ.get("BILLING_STRIPE_WEBHOOK_SECRET") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Customer:
+    client_id: str
+    name: str
+    email: str | None
+    stripe_id: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One invoice item or credit-note line: ``key`` makes its idempotency key unique."""
+
+    key: str
+    description: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class InvoicePush:
+    document_id: int
+    number: str
+    currency: str
+    customer: Customer
+    days_until_due: int
+    description: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class InvoicePushed:
+    customer_id: str
+    invoice_id: str
+    status: str
+    total: int
+
+
+@dataclass(frozen=True)
+class CreditNotePush:
+    document_id: int
+    number: str
+    invoice_number: str
+    stripe_invoice_id: str
+    memo: str | None
+    lines: tuple[Item, ...]
+
+
+class Gateway:
+    def __init__(self, settings: StripeSettings):
+        self.client = stripe.StripeClient(
+            settings.api_key,
+            base_addresses={"api": settings.api_base},
+            max_network_retries=settings.max_network_retries,
+        )
+
+    def push_invoice(self, push: InvoicePush) -> InvoicePushed:
+        """Create (or, on a retry, find again) the customer, invoice and items; finalize."""
+        v1 = self.client.v1
+        metadata = {"document_id": str(push.document_id), "number": push.number}
+        customer_id = (
+            push.customer.stripe_id
+            or _call(
+                v1.customers.create,
+                {
+                    "name": push.customer.name,
+                    "metadata": {"client_id": push.customer.client_id},
+                    **({"email": push.customer.email} if push.customer.email else {}),
+                },
+                f"client:{push.customer.client_id}:customer",
+            ).id
+        )
+        currency = push.currency.lower()
+        invoice = _call(
+            v1.invoices.create,
+            {
+                "customer": customer_id,
+                "currency": currency,
+                "collection_method": "send_invoice",
+                "days_until_due": push.days_until_due,
+                "auto_advance": False,
+                "pending_invoice_items_behavior": "exclude",
+                "description": push.description,
+                "metadata": metadata,
+            },
+            f"{push.number}:invoice",
+        )
+        for item in push.items:
+            _call(
+                v1.invoice_items.create,
+                {
+                    "customer": customer_id,
+                    "invoice": invoice.id,
+                    "currency": currency,
+                    "amount": item.amount,
+                    "description": item.description,
+                    "metadata": {**metadata, "line": item.key},
+                },
+                f"{push.number}:invoice-item:{item.key}",
+            )
+        finalized = _call(
+            lambda invoice_id, **kw: v1.invoices.finalize_invoice(invoice_id, **kw),
+            {"auto_advance": False},
+            f"{push.number}:finalize",
+            invoice.id,
+        )
+        return InvoicePushed(customer_id, finalized.id, finalized.status, finalized.total)
+
+    def push_credit_note(self, push: CreditNotePush) -> str:
+        """Issue a Stripe credit note against the credited invoice; returns its id. On a paid
+        invoice the credit goes to the customer's balance (applied to the next invoice)."""
+        v1 = self.client.v1
+        invoice = _call(
+            lambda invoice_id, **kw: v1.invoices.retrieve(invoice_id, **kw), None, None, push.stripe_invoice_id
+        )
+        total = sum(line.amount for line in push.lines)
+        params: dict[str, Any] = {
+            "invoice": push.stripe_invoice_id,
+            "lines": [
+                {"type": "custom_line_item", "description": line.description, "quantity": 1, "unit_amount": line.amount}
+                for line in push.lines
+            ],
+            "metadata": {"document_id": str(push.document_id), "number": push.number, "credits": push.invoice_number},
+        }
+        if push.memo:
+            params["memo"] = push.memo
+        if invoice.status == "paid":
+            params["credit_amount"] = total
+        note = _call(v1.credit_notes.create, params, f"{push.number}:credit-note")
+        return str(note.id)
+
+
+def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: Any) -> Any:
+    options: dict[str, Any] = {"idempotency_key": key} if key else {}
+    try:
+        return method(*args, params=params, options=options)
+    except stripe.StripeError as exc:
+        detail = exc.user_message or str(exc) or type(exc).__name__
+        raise GatewayError(f"{type(exc).__name__}: {detail}") from exc
+
+
+def verify_webhook(
+    payload: bytes, signature_header: str | None, secret: str, now: datetime, tolerance: int = WEBHOOK_TOLERANCE_SECONDS
+) -> dict[str, Any]:
+    """The event, if Stripe signed ``payload`` with ``secret`` within ``tolerance`` seconds
+    of ``now`` (either side). Stripe's library checks the HMAC; the timestamp is checked
+    here against the ``now`` passed in, so the rule is testable without a clock."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=None)
+        signed_at = int(dict(part.split("=", 1) for part in (signature_header or "").split(","))["t"])
+    except (stripe.SignatureVerificationError, KeyError, ValueError) as exc:
+        raise WebhookSignatureError(str(exc) or "bad signature") from exc
+    if abs(now.timestamp() - signed_at) > tolerance:
+        raise WebhookSignatureError(f"signature timestamp {signed_at} is outside the {tolerance} s tolerance")
+    try:
+        event: dict[str, Any] = json.loads(payload)
+    except ValueError as exc:
+        raise WebhookSignatureError(f"signed payload is not JSON: {exc}") from exc
+    return event

@@ -1,0 +1,361 @@
+"""Collection through Stripe: the real ``stripe`` library over HTTP against the local
+Stripe-compatible server in ``tests/stripe_server.py``, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import stripe
+from sqlalchemy import Engine, func, update
+from sqlmodel import select
+
+from billing import collection
+from billing.db import reading, transaction
+from billing.models import AuditEvent, Client, Contract, Document, DocumentLine, Payment, StripeOutbox
+from billing.stripe_gateway import Gateway, StripeSettings
+from billing.stripe_webhooks import handle_webhook
+from tests.stripe_server import StripeServer, sign, signed_event
+
+NOW = datetime(2026, 11, 5, 15, 0, tzinfo=UTC)
+SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def server() -> Iterator[StripeServer]:
+    with StripeServer(now=int(NOW.timestamp())) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway(server: StripeServer) -> Gateway:
+    return Gateway(StripeSettings(api_key=server.state.api_key, api_base=server.url, max_network_retries=0))
+
+
+def issue(
+    engine: Engine,
+    number: int,
+    currency: str,
+    lines: list[tuple[str, str]],
+    tax_rate: str,
+    *,
+    kind: str = "invoice",
+    period: str = "2026-10",
+    corrects: int | None = None,
+    queue: bool = True,
+) -> int:
+    """An issued document as the invoices module leaves it: inserted as a draft with its
+    lines, then issued with its number in one UPDATE, and queued for Stripe alongside."""
+    subtotal = sum((Decimal(amount) for _, amount in lines), Decimal(0))
+    places = Decimal(1).scaleb(-collection.currency(currency).minor_units)
+    tax = (subtotal * Decimal(tax_rate) / 100).quantize(places)
+    series = "F001" if kind == "invoice" else "FC01"
+    with transaction(engine) as session:
+        if session.get(Client, "acme") is None:
+            session.add(Client(id="acme", name="Acme Peru SAC", email="pagos@acme.pe", locale="es_PE"))
+            session.add(Contract(id=1, code="ACME-CARE", client_id="acme"))
+            session.flush()
+        document = Document(
+            kind=kind,
+            contract_id=1,
+            client_id="acme",
+            period=period,
+            series=series,
+            currency=currency,
+            subtotal=subtotal,
+            tax=tax,
+            total=subtotal + tax,
+            tax_name="IGV",
+            tax_rate=Decimal(tax_rate),
+            corrects_id=corrects,
+            reason="Service credit for October" if kind == "credit_note" else None,
+        )
+        session.add(document)
+        session.flush()
+        for position, (description, amount) in enumerate(lines, 1):
+            session.add(
+                DocumentLine(
+                    document_id=document.id,
+                    position=position,
+                    charge=f"charge-{position}",
+                    type="fixed",
+                    description=description,
+                    quantity=Decimal(1),
+                    amount=Decimal(amount),
+                )
+            )
+        session.flush()
+        session.execute(
+            update(Document)
+            .where(Document.id == document.id)  # type: ignore[arg-type]
+            .values(
+                status="issued",
+                number=number,
+                number_text=f"{series}-{number:08d}",
+                issue_date=date(2026, 11, 2),
+                due_date=date(2026, 12, 2),
+                issued_at=NOW,
+            )
+        )
+        session.refresh(document)
+        if queue:
+            collection.enqueue(session, document)
+        assert document.id is not None
+        return document.id
+
+
+def october_invoice(engine: Engine) -> int:
+    """Peru, soles: the monthly fee, a service-level credit, IGV 18 %."""
+    return issue(engine, 1, "PEN", [("Monthly platform fee", "12500.00"), ("SLA credit: ASA", "-625.50")], "18")
+
+
+def stored(engine: Engine, document_id: int) -> tuple[Document, StripeOutbox, Client]:
+    with reading(engine) as session:
+        document = session.get(Document, document_id)
+        row = session.exec(select(StripeOutbox).where(StripeOutbox.document_id == document_id)).one()
+        client = session.get(Client, "acme")
+        assert document is not None and client is not None
+        return document, row, client
+
+
+# -- pushing invoices ------------------------------------------------------------------------
+
+
+def test_push_sends_customer_items_and_a_finalized_invoice_in_cents(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id = october_invoice(db)  # 11,874.50 + IGV 2,137.41 = 14,011.91 PEN
+
+    report = collection.push(db, gateway, NOW)
+
+    assert [r["document"] for r in report.sent] == ["F001-00000001"] and report.failed == []
+    [customer] = server.objects("customer")
+    assert customer["name"] == "Acme Peru SAC" and customer["metadata"] == {"client_id": "acme"}
+    [invoice] = server.objects("invoice")
+    assert invoice["status"] == "open"
+    assert invoice["currency"] == "pen" and invoice["customer"] == customer["id"]
+    assert invoice["collection_method"] == "send_invoice" and invoice["days_until_due"] == 30
+    assert invoice["auto_advance"] is False
+    assert invoice["metadata"] == {"document_id": str(document_id), "number": "F001-00000001"}
+    items = server.objects("invoiceitem")
+    assert [(i["description"], i["amount"]) for i in items] == [
+        ("Monthly platform fee", 1250000),
+        ("SLA credit: ASA", -62550),
+        ("IGV 18%", 213741),
+    ]
+    assert {i["invoice"] for i in items} == {invoice["id"]}
+    assert invoice["total"] == invoice["amount_due"] == 1401191
+    document, row, client = stored(db, document_id)
+    assert document.stripe_invoice_id == invoice["id"] == row.stripe_id
+    assert client.stripe_customer_id == customer["id"]
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+
+@pytest.mark.parametrize(
+    ("currency", "fee", "expected"),
+    [("JPY", "1250000", [1250000, -62500, 213750]), ("CLP", "9800000", [9800000, -62500, 1850125])],
+)
+def test_zero_decimal_currencies_go_in_whole_units(
+    db: Engine, server: StripeServer, gateway: Gateway, currency: str, fee: str, expected: list[int]
+) -> None:
+    issue(
+        db, 1, currency, [("Monthly platform fee", fee), ("SLA credit", "-62500")], "19" if currency == "CLP" else "18"
+    )
+
+    collection.push(db, gateway, NOW)
+
+    assert [i["amount"] for i in server.objects("invoiceitem")] == expected
+    [invoice] = server.objects("invoice")
+    assert invoice["currency"] == currency.lower() and invoice["total"] == sum(expected)
+
+
+def test_pushing_the_same_invoice_twice_creates_one_stripe_invoice(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id = october_invoice(db)
+    collection.push(db, gateway, NOW)
+    with transaction(db) as session:
+        document = session.get(Document, document_id)
+        assert document is not None
+        assert collection.enqueue(session, document) is False  # already queued: a no-op
+        assert collection.enqueue_issued(session) == 0
+        # as if the commit that marked the row sent had been lost: push it all again
+        row = session.exec(select(StripeOutbox)).one()
+        row.status = "pending"
+
+    report = collection.push(db, gateway, NOW)
+
+    assert len(report.sent) == 1
+    assert len(server.objects("customer")) == 1
+    assert len(server.objects("invoice")) == 1
+    assert len(server.objects("invoiceitem")) == 3
+    document, row, _ = stored(db, document_id)
+    assert document.stripe_invoice_id == server.objects("invoice")[0]["id"]
+
+
+def test_a_crash_between_steps_is_retried_without_duplicates(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id = october_invoice(db)
+    server.fail_next("POST", r"/v1/invoices/[^/]+/finalize")  # Stripe unreachable at the last step
+    first = collection.push(db, gateway, NOW)
+    server.fail_next("POST", r"/v1/invoiceitems", lose_response=True)  # done by Stripe, answer lost
+    second = collection.push(db, gateway, NOW)
+
+    assert first.sent == [] and second.sent == []
+    document, row, client = stored(db, document_id)
+    assert (row.status, row.attempts) == ("pending", 2) and row.last_error
+    assert document.stripe_invoice_id is None and client.stripe_customer_id is None
+    assert server.objects("invoice")[0]["status"] == "draft"
+
+    third = collection.push(db, gateway, NOW)
+
+    assert [r["document"] for r in third.sent] == ["F001-00000001"]
+    assert len(server.objects("customer")) == 1
+    [invoice] = server.objects("invoice")
+    assert invoice["status"] == "open" and invoice["total"] == 1401191
+    assert [i["amount"] for i in server.objects("invoiceitem")] == [1250000, -62550, 213741]
+    document, row, _ = stored(db, document_id)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+    assert document.stripe_invoice_id == invoice["id"]
+
+
+def test_enqueue_issued_queues_documents_issued_before_stripe_was_set_up(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    issue(db, 1, "PEN", [("Fee", "100.00")], "18", period="2026-09", queue=False)
+    issue(db, 2, "PEN", [("Fee", "200.00")], "18", period="2026-10", queue=False)
+    with transaction(db) as session:
+        assert collection.enqueue_issued(session) == 2
+    with transaction(db) as session:
+        assert collection.enqueue_issued(session) == 0
+
+    report = collection.push(db, gateway, NOW, limit=1)
+
+    assert [r["document"] for r in report.sent] == ["F001-00000001"]
+    with reading(db) as session:
+        assert collection.status(session)["counts"] == {"pending": 1, "sent": 1}
+
+
+# -- credit notes -----------------------------------------------------------------------------
+
+
+def test_a_credit_note_is_pushed_against_its_stripe_invoice(db: Engine, server: StripeServer, gateway: Gateway) -> None:
+    invoice_id = issue(db, 1, "PEN", [("Monthly platform fee", "12500.00")], "18", queue=False)
+    note_id = issue(db, 1, "PEN", [("Late repeat contacts", "500.00")], "18", kind="credit_note", corrects=invoice_id)
+
+    waiting = collection.push(db, gateway, NOW)  # the invoice never reached Stripe: the note waits
+
+    assert waiting.sent == [] and "has not reached Stripe" in waiting.failed[0]["error"]
+    with transaction(db) as session:
+        collection.enqueue_issued(session)
+    collection.push(db, gateway, NOW)
+
+    [invoice] = server.objects("invoice")
+    [note] = server.objects("credit_note")
+    assert note["invoice"] == invoice["id"]
+    assert [(line["description"], line["unit_amount"]) for line in note["lines"]["data"]] == [
+        ("Late repeat contacts", "50000"),
+        ("IGV 18%", "9000"),
+    ]
+    assert note["total"] == 59000 and note["memo"] == "Service credit for October"
+    assert note["metadata"] == {"document_id": str(note_id), "number": "FC01-00000001", "credits": "F001-00000001"}
+    assert invoice["amount_due"] == 1475000 - 59000
+    _, row, _ = stored(db, note_id)
+    assert (row.status, row.stripe_id) == ("sent", note["id"])
+
+    with transaction(db) as session:  # pushed again after a lost commit: still one note
+        session.exec(select(StripeOutbox).where(StripeOutbox.document_id == note_id)).one().status = "pending"
+    collection.push(db, gateway, NOW)
+    assert len(server.objects("credit_note")) == 1
+
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+
+def paid_event(db: Engine, server: StripeServer, gateway: Gateway, kind: str = "invoice.paid") -> tuple[int, dict]:
+    document_id = october_invoice(db)
+    collection.push(db, gateway, NOW)
+    stripe_id = stored(db, document_id)[0].stripe_invoice_id
+    assert stripe_id is not None
+    invoice = server.pay_invoice(stripe_id, paid_at=int(NOW.timestamp()) - 60)
+    return document_id, server.event(kind, invoice, created=int(NOW.timestamp()))
+
+
+def payments(db: Engine) -> list[Payment]:
+    with reading(db) as session:
+        return list(session.exec(select(Payment)))
+
+
+def test_a_valid_invoice_paid_event_marks_the_document_paid_once(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id, event = paid_event(db, server, gateway)
+    payload, header = signed_event(event, SECRET, int(NOW.timestamp()) - 10)
+
+    result = handle_webhook(db, payload, header, SECRET, NOW)
+
+    assert (result.outcome, result.document_id) == ("paid", document_id)
+    document = stored(db, document_id)[0]
+    assert document.status == "paid" and document.paid_at == NOW - timedelta(seconds=60)
+    [payment] = payments(db)
+    assert (payment.amount, payment.currency, payment.reference) == (
+        Decimal("14011.91"),
+        "PEN",
+        document.stripe_invoice_id,
+    )
+    with reading(db) as session:
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "paid")).one()
+    assert audit.actor == "stripe-webhook" and audit.data["event"] == event["id"]
+
+    assert handle_webhook(db, payload, header, SECRET, NOW).outcome == "replayed"
+    twin = server.event("invoice.payment_succeeded", event["data"]["object"], created=int(NOW.timestamp()))
+    assert handle_webhook(db, *signed_event(twin, SECRET, int(NOW.timestamp())), SECRET, NOW).outcome == "already_paid"
+    assert len(payments(db)) == 1
+
+
+def test_forged_and_stale_webhooks_are_refused(db: Engine, server: StripeServer, gateway: Gateway) -> None:
+    document_id, event = paid_event(db, server, gateway)
+    now = int(NOW.timestamp())
+    payload, _ = signed_event(event, SECRET, now)
+    tampered = json.loads(payload)
+    tampered["data"]["object"]["amount_paid"] = 1
+
+    refusals = [
+        handle_webhook(db, *signed_event(event, "whsec_someone_else", now), SECRET, NOW),
+        handle_webhook(db, json.dumps(tampered).encode(), sign(payload, SECRET, now), SECRET, NOW),
+        handle_webhook(db, payload, sign(payload, SECRET, now - 301), SECRET, NOW),
+        handle_webhook(db, payload, "", SECRET, NOW),
+        handle_webhook(db, payload, "t=abc,v1=00", SECRET, NOW),
+    ]
+
+    assert [r.outcome for r in refusals] == ["refused"] * 5
+    assert "tolerance" in (refusals[2].detail or "")
+    assert stored(db, document_id)[0].status == "issued" and payments(db) == []
+    with reading(db) as session:
+        assert session.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "paid")).one() == 0
+    # inside the tolerance the same delivery is good
+    assert handle_webhook(db, payload, sign(payload, SECRET, now - 299), SECRET, NOW).outcome == "paid"
+
+
+def test_events_we_do_not_act_on_are_acknowledged_and_remembered(db: Engine, server: StripeServer) -> None:
+    event = server.event("customer.created", {"id": "cus_x", "object": "customer"}, created=int(NOW.timestamp()))
+    payload, header = signed_event(event, SECRET, int(NOW.timestamp()))
+    assert handle_webhook(db, payload, header, SECRET, NOW).outcome == "ignored"
+    assert handle_webhook(db, payload, header, SECRET, NOW).outcome == "replayed"
+
+
+# -- the test server itself follows Stripe's idempotency rules ------------------------------------
+
+
+def test_the_local_server_replays_or_refuses_a_reused_idempotency_key(server: StripeServer) -> None:
+    client = stripe.StripeClient(server.state.api_key, base_addresses={"api": server.url}, max_network_retries=0)
+    options: stripe.RequestOptions = {"idempotency_key": "k-1"}
+    first = client.v1.customers.create(params={"name": "Acme"}, options=options)
+    again = client.v1.customers.create(params={"name": "Acme"}, options=options)
+    assert again.id == first.id and len(server.objects("customer")) == 1
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.customers.create(params={"name": "Other"}, options=options)
