@@ -100,7 +100,10 @@ def close_period(
     engine: Engine, period: Period, actor: str, now: datetime, on_progress: Progress | None = None
 ) -> CloseResult:
     """Rate every active contract for ``period`` and store one draft invoice each.
-    Contracts already invoiced (issued or paid) for the period are skipped and reported."""
+
+    Everything is rated as of the newest import batch (``data_as_of``), so a draft states
+    exactly which data it was measured on even while imports run. Contracts already
+    invoiced (issued or paid) for the period are skipped and reported."""
     from billing.rating_service import rate_contracts
 
     with reading(engine) as session:
@@ -108,7 +111,8 @@ def close_period(
         items = active_contracts(session, period)
         invoiced = invoiced_contracts(session, period)
         skipped = [item for item in items if item.contract_id in invoiced]
-        rated = rate_contracts(session, [item for item in items if item.contract_id not in invoiced], period)
+        to_rate = [item for item in items if item.contract_id not in invoiced]
+        rated = rate_contracts(session, to_rate, period, data_as_of)
     result = store_drafts(engine, period, rated, actor, now, data_as_of, on_progress)
     for item in skipped:
         number, status = invoiced[item.contract_id]

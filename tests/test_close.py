@@ -1,0 +1,84 @@
+"""``close_period``: rate every active contract and keep one draft per contract and period."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.exc import StatementError
+from sqlmodel import select
+
+from billing.db import reading
+from billing.documents import lines_of
+from billing.invoices import close_period, issue, store_drafts
+from billing.models import Document
+from tests.invoice_helpers import OCTOBER, draft, in_force, load_contract, rated
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_close_drafts_every_active_contract_and_reruns_change_nothing(db: Engine, tmp_path: Path) -> None:
+    load_contract(db, tmp_path, "ACME-1")
+    load_contract(db, tmp_path, "ACME-2")
+    progress: list[tuple[int, int, str]] = []
+
+    first = close_period(db, OCTOBER, "finance", NOW, on_progress=lambda *step: progress.append(step))
+    again = close_period(db, OCTOBER, "finance", NOW)
+
+    assert [(o.contract, o.action, o.total) for o in first.outcomes] == [
+        ("ACME-1", "created", Decimal("1180.00")),  # 1000.00 platform + no resolutions yet, IGV 18%
+        ("ACME-2", "created", Decimal("1180.00")),
+    ]
+    assert progress == [(1, 2, "ACME-1"), (2, 2, "ACME-2")]
+    assert [o.action for o in again.outcomes] == ["unchanged", "unchanged"]
+    with reading(db) as session:
+        documents = session.exec(select(Document)).all()
+        lines = lines_of(session, documents[0].id)  # type: ignore[arg-type]
+    assert len(documents) == 2
+    assert [(line.charge, line.type, line.amount) for line in lines] == [
+        ("platform", "fixed", Decimal("1000")),
+        ("resolutions", "usage", Decimal("0")),
+    ]
+    assert documents[0].terms_version_id is not None and documents[0].rated_at == NOW
+
+
+def test_close_reports_contracts_already_issued_for_the_period(db: Engine, tmp_path: Path) -> None:
+    load_contract(db, tmp_path, "ACME-1")
+    load_contract(db, tmp_path, "ACME-2")
+    first = close_period(db, OCTOBER, "finance", NOW)
+    issued_id = first.outcomes[0].document_id
+    assert issued_id is not None
+    issue(db, issued_id, "finance", date(2026, 11, 3))
+
+    rerun = close_period(db, OCTOBER, "finance", NOW)
+
+    assert [(o.contract, o.action, o.number) for o in rerun.outcomes] == [
+        ("ACME-1", "skipped", "F001-00000001"),
+        ("ACME-2", "unchanged", None),
+    ]
+    assert rerun.as_json()["skipped"] == 1 and rerun.as_json()["unchanged"] == 1
+
+
+def test_a_crash_mid_close_leaves_no_half_written_invoice(db: Engine, tmp_path: Path) -> None:
+    load_contract(db, tmp_path, "ACME-1")
+    load_contract(db, tmp_path, "ACME-2")
+    kept = draft(db, "ACME-1", 120)
+    broken = rated("ACME-1", 200)
+    # A line no column can hold fails the write after the header was already updated.
+    broken = replace(broken, lines=(*broken.lines, replace(broken.lines[1], amount=Decimal("0.00001"))))
+
+    with pytest.raises(StatementError, match="decimal places"):
+        store_drafts(
+            db, OCTOBER, [(in_force(db, "ACME-2"), rated("ACME-2", 5)), (in_force(db, "ACME-1"), broken)], "t", NOW
+        )
+
+    with reading(db) as session:
+        documents = {d.id: d for d in session.exec(select(Document)).all()}
+        kept_lines = lines_of(session, kept)
+    assert len(documents) == 2  # ACME-2 was written whole, before the crash
+    assert documents[kept].total == Decimal("1534.00")  # ACME-1 is the draft it was before
+    assert [line.amount for line in kept_lines] == [Decimal("1000"), Decimal("300")]
