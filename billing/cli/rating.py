@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
             try:
                 invoice = rate_contract(session, code, month)
             except LookupError as exc:
-                fail(str(exc).strip("'\""))
+                fail(str(exc))
             except PeriodOutsideContract as exc:
                 fail(str(exc))
         if as_json:
