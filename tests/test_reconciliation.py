@@ -1,0 +1,284 @@
+"""Reconciliation stories on SQLite and PostgreSQL: October is closed and issued, then data
+keeps arriving (late interactions, a repeat contact, more volume than forecast, workforce
+hours, the client's own figures), and reconciling explains each difference with its cause and
+exact amount, and drafts the one note that settles it, never twice."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+from pathlib import Path
+from textwrap import dedent
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from billing.contracts import load_files
+from billing.db import reading
+from billing.ingest.batches import run_import
+from billing.ingest.client_kpis import ClientKpiKind
+from billing.ingest.interactions import COLUMNS, InteractionKind
+from billing.ingest.workforce import WorkforceKind
+from billing.invoices import close_period, drafts_of_period, issue
+from billing.models import Document, Reconciliation
+from billing.periods import Period
+from billing.reconcile_service import reconcile_contract
+
+OCT = Period(2026, 10)
+CLOSED_AT = datetime(2026, 11, 2, 12, tzinfo=UTC)
+ISSUED_ON = date(2026, 11, 3)
+
+OUTCOME_CONTRACT = """
+    contract: RECON-1
+    client: {{id: recon, name: "Recon S.A.", locale: en_US}}
+    currency: USD
+    timezone: America/Lima
+    start: 2026-01-01
+    invoicing: {{series: R001, credit_note_series: RC01, debit_note_series: RD01, payment_terms_days: 30}}
+    resolution: {{repeat_window_days: 7, exclude_escalated: true}}
+    reconciliation: {{tolerance_percent: "0.5"}}
+    charges:
+      - {{id: platform, type: fixed, description: "Platform", amount: "100.00"}}
+      - {{id: resolutions, type: usage, description: "Resolutions", metric: resolutions,
+         pricing: {{model: flat, unit_price: "2.00"}}}}
+    service_levels:
+      at_risk_percent: "10"
+      {forecast}
+      levels:
+        - {{id: answer-speed, metric: service_level, threshold_seconds: 20, target: "80", allocation_percent: "50"}}
+"""
+
+FTE_CONTRACT = """
+    contract: FTE-1
+    client: {id: fte-client, name: "FTE Client", locale: en_US}
+    currency: USD
+    timezone: America/Lima
+    start: 2026-01-01
+    invoicing: {series: E001, credit_note_series: EC01, debit_note_series: ED01, payment_terms_days: 30}
+    charges:
+      - {id: agents, type: fte, description: "Dedicated agents", rate: "4000.00",
+         headcount: [{from: 2026-01-01, fte: 2}], hours_per_fte: 150}
+"""
+
+
+def load(engine: Engine, tmp_path: Path, text: str, name: str = "contract.yaml") -> None:
+    path = tmp_path / name
+    path.write_text(dedent(text))
+    load_files(engine, [path])
+
+
+def contact(
+    iid: str,
+    customer: str,
+    day: str,
+    *,
+    wait: int = 5,
+    resolved: bool = True,
+    contract: str = "RECON-1",
+) -> dict[str, str]:
+    """An answered voice contact at 10:00 Lima time on ``day`` (``10-05`` = 2026-10-05)."""
+    return {
+        "interaction_id": iid,
+        "contract": contract,
+        "channel": "voice",
+        "customer_id": customer,
+        "started_at": f"2026-{day}T10:00:00-05:00",
+        "wait_seconds": str(wait),
+        "abandoned": "false",
+        "handle_seconds": "300",
+        "handled_by": "human",
+        "resolved": "true" if resolved else "false",
+        "escalated": "false",
+        "csat": "",
+        "nps": "",
+        "qa_score": "",
+    }
+
+
+def import_file(engine: Engine, tmp_path: Path, name: str, columns: tuple[str, ...], rows: list[dict[str, str]]):
+    path = tmp_path / name
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    kind = {"interactions": InteractionKind, "workforce": WorkforceKind, "kpis": ClientKpiKind}[name.split("-")[0]]
+    summary = run_import(engine, path, kind(), progress=False)
+    assert summary.rejected == 0
+    return summary
+
+
+def interactions(engine: Engine, tmp_path: Path, name: str, rows: list[dict[str, str]]) -> None:
+    import_file(engine, tmp_path, f"interactions-{name}.csv", COLUMNS, rows)
+
+
+def close_and_issue(engine: Engine) -> int:
+    close_period(engine, OCT, "test", CLOSED_AT)
+    (invoice_id,) = drafts_of_period(engine, OCT)
+    issue(engine, invoice_id, "test", ISSUED_ON)
+    return invoice_id
+
+
+def five_resolutions(engine: Engine, tmp_path: Path, forecast: str = "") -> int:
+    """RECON-1 with five resolved contacts by customers c1..c5 on 10-26..10-30, answered in 5 s:
+    invoice 100.00 + 5 x 2.00 = 110.00, the answer-speed level met."""
+    load(engine, tmp_path, OUTCOME_CONTRACT.format(forecast=forecast))
+    interactions(engine, tmp_path, "october", [contact(f"i{n}", f"c{n}", f"10-{25 + n}") for n in range(1, 6)])
+    return close_and_issue(engine)
+
+
+def causes(result) -> list[tuple[str, str, D, D]]:
+    return [(d.cause.value, d.charge, d.quantity, d.amount) for d in result.discrepancies]
+
+
+def test_late_interactions_add_billable_resolutions_and_propose_a_debit_note(db: Engine, tmp_path: Path) -> None:
+    invoice_id = five_resolutions(db, tmp_path)
+    interactions(db, tmp_path, "late", [contact("late-1", "c10", "10-28"), contact("late-2", "c11", "10-29")])
+
+    outcome = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+
+    result = outcome.result
+    assert causes(result) == [("late_interactions", "resolutions", D(2), D("4.00"))]
+    assert result.discrepancies[0].severity.value == "material"  # tolerance 0.5% of 110.00 = 0.55
+    usage = next(line for line in result.lines if line.charge == "resolutions")
+    assert (usage.billed_quantity, usage.billed_amount) == (D(5), D("10.00"))
+    assert (usage.remeasured_quantity, usage.remeasured_amount) == (D(7), D("14.00"))
+    assert result.net_difference == D("4.00")
+    with reading(db) as session:
+        note = session.get(Document, outcome.proposed_document_id)
+        assert note is not None
+        assert (note.kind, note.status, note.corrects_id, note.total) == ("debit_note", "draft", invoice_id, D("4.00"))
+
+
+def test_a_repeat_contact_after_issue_removes_a_billed_resolution(db: Engine, tmp_path: Path) -> None:
+    five_resolutions(db, tmp_path)
+    # c3's resolution of 10-28 is followed by another contact on 10-31, within 7 days,
+    # imported only after the invoice: it was never a resolution.
+    interactions(db, tmp_path, "late", [contact("again-c3", "c3", "10-31", resolved=False)])
+
+    outcome = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+
+    result = outcome.result
+    assert causes(result) == [("repeat_contact_after_issue", "resolutions", D(-1), D("-2.00"))]
+    assert result.net_difference == D("-2.00")
+    with reading(db) as session:
+        note = session.get(Document, outcome.proposed_document_id)
+        assert note is not None and (note.kind, note.total) == ("credit_note", D("2.00"))
+
+
+def test_a_repeat_in_the_next_month_and_a_late_resolution_are_told_apart(db: Engine, tmp_path: Path) -> None:
+    five_resolutions(db, tmp_path)
+    interactions(
+        db,
+        tmp_path,
+        "late",
+        [
+            contact("nov-c4", "c4", "11-02", resolved=False),  # within 7 days of c4's 10-29: it falls
+            contact("late-c20", "c20", "10-30"),  # a new October resolution
+        ],
+    )
+
+    result = reconcile_contract(db, "RECON-1", OCT, "finance").result
+
+    assert causes(result) == [
+        ("repeat_contact_after_issue", "resolutions", D(-1), D("-2.00")),
+        ("late_interactions", "resolutions", D(1), D("2.00")),
+    ]
+    assert result.net_difference == 0 and result.proposal is None
+
+
+def test_more_volume_than_forecast_excuses_the_credit_after_issue(db: Engine, tmp_path: Path) -> None:
+    load(
+        db,
+        tmp_path,
+        OUTCOME_CONTRACT.format(forecast="excuse_above_forecast_percent: 110\n      forecast: {2026-10: 10}"),
+    )
+    # ten contacts, seven answered within 20 s: 70% against a target of 80, missed
+    rows = [contact(f"i{n}", f"c{n}", f"10-{10 + n}", wait=5 if n <= 7 else 60, resolved=n <= 5) for n in range(1, 11)]
+    interactions(db, tmp_path, "october", rows)
+    close_and_issue(db)  # 100 + 5 x 2 = 110; at risk 11.00; credit 50% = -5.50
+    # two more October contacts, not resolved: 12 offered > 110% of 10, the month is excused
+    interactions(
+        db,
+        tmp_path,
+        "late",
+        [contact("x1", "c30", "10-30", resolved=False), contact("x2", "c31", "10-30", resolved=False)],
+    )
+
+    outcome = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+
+    result = outcome.result
+    assert causes(result) == [("excusal_change", "answer-speed", D(-1), D("5.50"))]
+    level = result.service_levels[0]
+    assert (level.billed_credit, level.credit_due, level.excused, level.met) == (D("-5.50"), D("0.00"), True, False)
+    with reading(db) as session:
+        note = session.get(Document, outcome.proposed_document_id)
+        assert note is not None and (note.kind, note.total) == ("debit_note", D("5.50"))
+
+
+def test_fte_months_billed_against_hours_delivered(db: Engine, tmp_path: Path) -> None:
+    load(db, tmp_path, FTE_CONTRACT)
+    # two agents, 18 days of 7.5 productive hours each: 270 h = 1.8 FTE at 150 h, 2 billed
+    hours = [
+        {"contract": "FTE-1", "date": f"2026-10-{day:02d}", "agent_id": agent, "productive_hours": "7.5"}
+        for agent in ("a1", "a2")
+        for day in range(1, 19)
+    ]
+    import_file(db, tmp_path, "workforce-october.csv", ("contract", "date", "agent_id", "productive_hours"), hours)
+    close_and_issue(db)  # 2 FTE x 4000.00 = 8000.00
+
+    outcome = reconcile_contract(db, "FTE-1", OCT, "finance", propose_note=True)
+
+    result = outcome.result
+    (fte,) = result.fte
+    assert (fte.billed_fte, fte.productive_hours, fte.delivered_fte) == (D(2), D(270), D("1.8"))
+    assert (fte.difference_fte, fte.difference_amount) == (D("-0.2"), D("-800.00"))
+    assert causes(result) == [("hours_short", "agents", D("-0.2"), D("-800.00"))]
+    with reading(db) as session:
+        note = session.get(Document, outcome.proposed_document_id)
+        assert note is not None and (note.kind, note.total) == ("credit_note", D("800.00"))
+
+
+def test_a_client_figure_that_flips_a_level_is_reported_not_settled(db: Engine, tmp_path: Path) -> None:
+    five_resolutions(db, tmp_path)  # our service level: 100%, met
+    import_file(
+        db,
+        tmp_path,
+        "kpis-client.csv",
+        ("contract", "period", "metric", "value"),
+        [{"contract": "RECON-1", "period": "2026-10", "metric": "service_level", "value": "75.5"}],
+    )
+
+    result = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True).result
+
+    (figure,) = result.client_figures
+    assert (figure.level, figure.ours, figure.theirs, figure.gap) == ("answer-speed", D(100), D("75.5"), D("-24.5"))
+    assert (figure.met_ours, figure.met_theirs, figure.flips) == (True, False, True)
+    assert figure.credit_difference == D("-5.50")  # 50% of 10% of 110.00
+    (item,) = result.discrepancies
+    assert (item.cause.value, item.amount, item.settles) == ("client_figure_differs", D("-5.50"), False)
+    assert result.net_difference == 0 and result.proposal is None
+
+
+def test_a_settled_difference_is_never_proposed_twice(db: Engine, tmp_path: Path) -> None:
+    five_resolutions(db, tmp_path)
+    interactions(db, tmp_path, "late", [contact("late-1", "c10", "10-28")])
+    first = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+    assert first.proposed_document_id is not None
+
+    second = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)  # the note is still a draft
+    assert second.proposed_document_id is None and second.result.net_difference == 0
+    assert second.result.already_adjusted == D("2.00")
+
+    issue(db, first.proposed_document_id, "finance", date(2026, 11, 20))
+    interactions(db, tmp_path, "later", [contact("late-2", "c11", "10-29")])
+    third = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+    assert third.result.net_difference == D("2.00")  # only the new resolution
+    with reading(db) as session:
+        notes = session.exec(
+            select(Document).where(col(Document.kind) == "debit_note").order_by(col(Document.id))
+        ).all()
+        assert [(n.status, n.total) for n in notes] == [("issued", D("2.00")), ("draft", D("2.00"))]
+        records = session.exec(select(Reconciliation).order_by(col(Reconciliation.id))).all()
+        assert [r.proposed_document_id is not None for r in records] == [True, False, True]
+        assert records[0].data_as_of is not None and records[0].result["net_difference"] == "2.00"
