@@ -1,0 +1,66 @@
+"""The application factory: ``create_app(engine or URL)``.
+
+Routers for capabilities that live in other modules (invoicing, rating previews, Stripe
+webhooks, reconciliation) are included when those modules exist in this checkout; a route is
+never published as a stub. OpenAPI is at ``/openapi.json`` and the explorer at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
+
+from billing.api.routes import clients, contracts, documents, payments, portal
+from billing.db import database_url, get_engine
+
+#: Routers whose services come from other parts of the engine: (module, attribute).
+OPTIONAL_ROUTERS = (
+    ("billing.api.routes.invoicing", "router"),
+    ("billing.api.routes.rating", "router"),
+    ("billing.api.routes.reconciliation", "router"),
+    ("billing.api_stripe", "router"),
+)
+
+
+def _optional(module_name: str) -> ModuleType | None:
+    """The module, or None when it (or a billing module it needs) is not in this checkout.
+    Any other import error is a bug and is raised."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == module_name or exc.name.startswith("billing.")):
+            return None
+        raise
+
+
+def create_app(database: Engine | str | None = None) -> FastAPI:
+    engine = database if isinstance(database, Engine) else get_engine(database_url(database))
+    app = FastAPI(
+        title="BPO billing API",
+        version="1.0",
+        description=(
+            "Finance endpoints need a finance token; client endpoints a client-scoped token "
+            "(`billing tokens create`). Send it as `Authorization: Bearer TOKEN`. Objects of another "
+            "client answer 404. Every POST that creates or changes money needs an `Idempotency-Key`."
+        ),
+    )
+    app.state.engine = engine
+    routers: list[APIRouter] = [clients.router, contracts.router, documents.router, payments.router, portal.router]
+    for module_name, attribute in OPTIONAL_ROUTERS:
+        module = _optional(module_name)
+        if module is not None:
+            routers.append(getattr(module, attribute))
+            if hasattr(module, "webhook_engine"):  # the Stripe webhook writes to this app's database
+                app.dependency_overrides[module.webhook_engine] = lambda: engine
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/portal")
+
+    return app

@@ -1,0 +1,54 @@
+"""Contracts and their stored KPIs (finance: all; a client token: its own contracts)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from billing.api.deps import Caller, SessionDep
+from billing.api.schemas import ContractDetail, ContractPublic, ContractsPublic, KpiPoint, KpiTrendPublic
+from billing.api.scope import OwnedContract
+from billing.contracts import terms_at, versions_of
+from billing.models import Contract, Document
+from billing.terms_json import terms_to_json
+
+router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
+
+
+def _public(session: SessionDep, contract: Contract) -> ContractPublic:
+    versions = [v.effective_from for v in versions_of(session, contract.id or 0)]
+    return ContractPublic(code=contract.code, client_id=contract.client_id, versions=versions)
+
+
+@router.get("", response_model=ContractsPublic)
+def list_contracts(session: SessionDep, principal: Caller) -> ContractsPublic:
+    query = select(Contract).order_by(col(Contract.code))
+    if principal.client_id is not None:
+        query = query.where(col(Contract.client_id) == principal.client_id)
+    rows = [_public(session, c) for c in session.exec(query).all()]
+    return ContractsPublic(data=rows, count=len(rows))
+
+
+@router.get("/{code}", response_model=ContractDetail)
+def show_contract(session: SessionDep, contract: OwnedContract) -> ContractDetail:
+    base = _public(session, contract)
+    terms = terms_at(session, contract.code, datetime.now(UTC).date()).terms
+    return ContractDetail(**base.model_dump(), terms=terms_to_json(terms))
+
+
+@router.get("/{code}/kpis", response_model=KpiTrendPublic)
+def kpi_trend(session: SessionDep, contract: OwnedContract) -> KpiTrendPublic:
+    """The KPIs and service-level results of each billed period, as stored on its invoice."""
+    query = (
+        select(Document)
+        .where(col(Document.contract_id) == contract.id, col(Document.kind) == "invoice")
+        .where(col(Document.status).in_(("issued", "paid")))
+        .order_by(col(Document.period))
+    )
+    points = [
+        KpiPoint(period=d.period, document=d.number_text, kpis=d.kpis or {}, service_levels=d.service_levels or [])
+        for d in session.exec(query).all()
+    ]
+    return KpiTrendPublic(contract=contract.code, data=points, count=len(points))

@@ -1,0 +1,205 @@
+"""What the API answers and accepts. Amounts are decimal strings in the currency's minor
+units; lists are ``{data, count}``. Table rows never leave the API raw."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+#: A decimal written as a string: floats are refused at the door.
+DECIMAL_PATTERN = r"^-?\d{1,15}(\.\d{1,6})?$"
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class ClientPublic(BaseModel):
+    id: str
+    name: str
+    locale: str
+    tax_id: str | None
+
+
+class ClientsPublic(BaseModel):
+    data: list[ClientPublic]
+    count: int
+
+
+class ContractPublic(BaseModel):
+    code: str
+    client_id: str
+    versions: list[date]
+
+
+class ContractsPublic(BaseModel):
+    data: list[ContractPublic]
+    count: int
+
+
+class ContractDetail(ContractPublic):
+    terms: dict[str, Any] = Field(description="The terms in force today, as `billing contracts show --json`")
+
+
+class DocumentSummary(BaseModel):
+    id: int
+    kind: str
+    status: str
+    contract: str
+    client_id: str
+    period: str
+    series: str
+    number: str | None
+    currency: str
+    subtotal: str
+    tax: str
+    total: str
+    issue_date: date | None
+    due_date: date | None
+
+
+class DocumentsPublic(BaseModel):
+    data: list[DocumentSummary]
+    count: int
+
+
+class LinePublic(BaseModel):
+    position: int
+    charge: str
+    type: str
+    description: str
+    quantity: str
+    unit_price: str | None
+    amount: str
+    details: dict[str, Any] = Field(description="How the line was computed (tiers, measured value, target ...)")
+
+
+class DocumentDetail(BaseModel):
+    id: int
+    kind: str
+    status: str
+    contract: str
+    period: str
+    series: str
+    number: str | None
+    currency: str
+    subtotal: str
+    tax: str
+    total: str
+    tax_name: str | None
+    tax_rate: str
+    issue_date: date | None
+    due_date: date | None
+    corrects: str | None
+    reason: str | None
+    void_reason: str | None
+    lines: list[LinePublic]
+    service_levels: list[dict[str, Any]]
+    kpis: dict[str, Any]
+
+
+class EntryPublic(BaseModel):
+    date: date
+    kind: str
+    reference: str
+    description: str
+    charge: str
+    credit: str
+    balance: str
+    document_id: int | None
+
+
+class AccountPublic(BaseModel):
+    currency: str
+    opening_balance: str
+    charges: str
+    credits: str
+    closing_balance: str
+    entries: list[EntryPublic]
+
+
+class StatementPaymentPublic(BaseModel):
+    id: int
+    document: str | None
+    amount: str
+    currency: str
+    received_on: date
+    method: str
+    reference: str
+
+
+class StatementPublic(BaseModel):
+    client: ClientPublic
+    from_: str = Field(alias="from")
+    to: str
+    accounts: list[AccountPublic]
+    documents: list[DocumentDetail]
+    payments: list[StatementPaymentPublic]
+
+    model_config = {"populate_by_name": True}
+
+
+class KpiPoint(BaseModel):
+    period: str
+    document: str | None
+    kpis: dict[str, Any]
+    service_levels: list[dict[str, Any]]
+
+
+class KpiTrendPublic(BaseModel):
+    contract: str
+    data: list[KpiPoint]
+    count: int
+
+
+class PaymentCreate(BaseModel):
+    document_id: int = Field(ge=1, le=2**31 - 1)
+    amount: str = Field(pattern=DECIMAL_PATTERN, description='Decimal string, e.g. "1180.00"')
+    received_at: datetime = Field(description="When the money arrived (with a UTC offset)")
+    method: str = Field(default="transfer", min_length=1, max_length=30)
+    reference: str = Field(min_length=1, max_length=200, description="The bank or processor reference (unique)")
+
+
+class PaymentPublic(BaseModel):
+    id: int
+    document_id: int
+    document: str | None
+    amount: str
+    currency: str
+    received_at: datetime
+    method: str
+    reference: str
+    document_status: str
+
+
+class PaymentsPublic(BaseModel):
+    data: list[PaymentPublic]
+    count: int
+
+
+class IssueRequest(BaseModel):
+    issue_date: date | None = Field(default=None, description="Defaults to today in the contract's time zone")
+
+
+class VoidRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class NoteLineCreate(BaseModel):
+    charge: str = Field(min_length=1, max_length=100)
+    amount: str = Field(pattern=DECIMAL_PATTERN)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class CreditNoteCreate(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    amount: str | None = Field(default=None, pattern=DECIMAL_PATTERN, description="One amount before tax")
+    lines: list[NoteLineCreate] | None = Field(default=None, min_length=1, max_length=100)
+    kind: str = Field(default="credit_note", pattern="^(credit_note|debit_note)$")
+
+
+class CloseRequest(BaseModel):
+    period: str = Field(pattern=PERIOD_PATTERN)
+
+
+class Problem(BaseModel):
+    detail: Any

@@ -1,0 +1,84 @@
+"""What a caller may see: the ONE place where ownership is checked.
+
+A client token sees its own client's contracts and documents (never drafts); a finance token
+sees everything. Anything outside the caller's scope is reported exactly like something that
+does not exist (404), so a client cannot even learn that another client's id is taken.
+Routes never query documents, contracts or clients by id themselves: they take the
+``Owned*`` dependencies below, or ``scoped_documents`` for lists.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, status
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
+
+from billing.api.deps import Caller, PortalClient, SessionDep
+from billing.models import Client, Contract, Document
+from billing.tokens import Principal
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def scoped_documents(principal: Principal) -> Select[Document, str]:
+    """Documents (with their contract code) the caller may see."""
+    query = select(Document, Contract.code).join(Contract, col(Contract.id) == col(Document.contract_id))
+    if principal.client_id is not None:
+        query = query.where(col(Document.client_id) == principal.client_id, col(Document.status) != "draft")
+    return query
+
+
+def find_document(session: Session, principal: Principal, document_id: int) -> Document:
+    row = session.exec(scoped_documents(principal).where(col(Document.id) == document_id)).first()
+    if row is None:
+        raise not_found(f"document {document_id}")
+    document: Document = row[0]
+    return document
+
+
+def find_contract(session: Session, principal: Principal, code: str) -> Contract:
+    query = select(Contract).where(col(Contract.code) == code)
+    if principal.client_id is not None:
+        query = query.where(col(Contract.client_id) == principal.client_id)
+    contract = session.exec(query).first()
+    if contract is None:
+        raise not_found(f"contract {code!r}")
+    return contract
+
+
+def find_client(session: Session, principal: Principal, client_id: str) -> Client:
+    if principal.client_id is not None and principal.client_id != client_id:
+        raise not_found(f"client {client_id!r}")
+    client = session.get(Client, client_id)
+    if client is None:
+        raise not_found(f"client {client_id!r}")
+    return client
+
+
+DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The document's id")]
+
+
+def owned_document(session: SessionDep, principal: Caller, document_id: DocumentId) -> Document:
+    return find_document(session, principal, document_id)
+
+
+def owned_contract(session: SessionDep, principal: Caller, code: str) -> Contract:
+    return find_contract(session, principal, code)
+
+
+def owned_client(session: SessionDep, principal: Caller, client_id: str) -> Client:
+    return find_client(session, principal, client_id)
+
+
+def portal_document(session: SessionDep, principal: PortalClient, document_id: DocumentId) -> Document:
+    return find_document(session, principal, document_id)
+
+
+OwnedDocument = Annotated[Document, Depends(owned_document)]
+OwnedContract = Annotated[Contract, Depends(owned_contract)]
+OwnedClient = Annotated[Client, Depends(owned_client)]
+PortalDocument = Annotated[Document, Depends(portal_document)]
