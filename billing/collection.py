@@ -196,10 +196,10 @@ def _send(session: Session, gateway: Gateway, row: StripeOutbox, now: datetime, 
     )
     row.attempts += 1
     outcome: dict[str, Any] = {"document": document.number_text, "operation": row.operation, "attempts": row.attempts}
+    client = session.get(Client, document.client_id)
+    assert client is not None
     try:
         if row.operation == PUSH_INVOICE:
-            client = session.get(Client, document.client_id)
-            assert client is not None
             pushed = gateway.push_invoice(invoice_push(document, lines, client))
             client.stripe_customer_id = pushed.customer_id
             document.stripe_invoice_id = pushed.invoice_id
@@ -212,6 +212,8 @@ def _send(session: Session, gateway: Gateway, row: StripeOutbox, now: datetime, 
         else:
             raise NotReady(f"unknown operation {row.operation!r}")
     except (GatewayError, NotReady, ValueError) as exc:
+        if isinstance(exc, GatewayError) and exc.customer_id:
+            client.stripe_customer_id = exc.customer_id
         row.last_error = str(exc)
         return {**outcome, "status": "pending", "error": row.last_error}
     row.status, row.sent_at, row.last_error = "sent", now, None
@@ -221,7 +223,7 @@ def _send(session: Session, gateway: Gateway, row: StripeOutbox, now: datetime, 
 
 def status(session: Session) -> dict[str, Any]:
     """Outbox counts by status, and every row not yet sent with its last error."""
-    rows = session.exec(select(StripeOutbox, Document.number_text).join(Document)).all()
+    rows = session.exec(select(StripeOutbox, Document.number_text).join(Document).order_by(col(StripeOutbox.id))).all()
     counts = Counter(row.status for row, _ in rows)
     waiting = [
         {

@@ -30,7 +30,10 @@ DEFAULT_API_BASE = "https://api.stripe.com"
 
 
 class GatewayError(Exception):
-    """Stripe refused or could not be reached; the message says why. Safe to retry."""
+    """Stripe refused or could not be reached; the message says why. Safe to retry.
+    ``customer_id`` is the client's Stripe customer when it was created before the failure."""
+
+    customer_id: str | None = None
 
 
 class WebhookSignatureError(Exception):
@@ -112,61 +115,84 @@ class Gateway:
         )
 
     def push_invoice(self, push: InvoicePush) -> InvoicePushed:
-        """Create (or, on a retry, find again) the customer, invoice and items; finalize."""
-        v1 = self.client.v1
-        metadata = {"document_id": str(push.document_id), "number": push.number}
-        customer_id = (
-            push.customer.stripe_id
-            or _call(
-                v1.customers.create,
-                {
-                    "name": push.customer.name,
-                    "metadata": {"client_id": push.customer.client_id},
-                    **({"email": push.customer.email} if push.customer.email else {}),
-                },
-                f"client:{push.customer.client_id}:customer",
-            ).id
-        )
-        currency = push.currency.lower()
-        invoice = _call(
-            v1.invoices.create,
-            {
-                "customer": customer_id,
-                "currency": currency,
-                "collection_method": "send_invoice",
-                "days_until_due": push.days_until_due,
-                "auto_advance": False,
-                "pending_invoice_items_behavior": "exclude",
-                "description": push.description,
-                "metadata": metadata,
-            },
-            f"{push.number}:invoice",
-        )
-        for item in push.items:
-            _call(
-                v1.invoice_items.create,
-                {
-                    "customer": customer_id,
-                    "invoice": invoice.id,
-                    "currency": currency,
-                    "amount": item.amount,
-                    "description": item.description,
-                    "metadata": {**metadata, "line": item.key},
-                },
-                f"{push.number}:invoice-item:{item.key}",
+        """Create the customer, invoice and items, then finalize. A retry repeats the same
+        keyed calls (Stripe replays them); past the key's lifetime it still finds the
+        invoice by its number among the customer's and adds only the missing items."""
+        customer_id = push.customer.stripe_id or self._create_customer(push.customer)
+        try:
+            invoice = self._find_invoice(customer_id, push.number)
+            if invoice is None:
+                invoice, present = self._create_invoice(customer_id, push), set()
+            elif invoice.status == "draft":
+                present = self._item_keys(invoice.id)
+            else:
+                return InvoicePushed(customer_id, invoice.id, invoice.status, invoice.total)
+            metadata = {"document_id": str(push.document_id), "number": push.number}
+            for item in push.items:
+                if item.key in present:
+                    continue
+                _call(
+                    self.client.v1.invoice_items.create,
+                    {
+                        "customer": customer_id,
+                        "invoice": invoice.id,
+                        "currency": push.currency.lower(),
+                        "amount": item.amount,
+                        "description": item.description,
+                        "metadata": {**metadata, "line": item.key},
+                    },
+                    f"{push.number}:invoice-item:{item.key}",
+                )
+            finalized = _call(
+                lambda invoice_id, **kw: self.client.v1.invoices.finalize_invoice(invoice_id, **kw),
+                {"auto_advance": False},
+                f"{push.number}:finalize",
+                invoice.id,
             )
-        finalized = _call(
-            lambda invoice_id, **kw: v1.invoices.finalize_invoice(invoice_id, **kw),
-            {"auto_advance": False},
-            f"{push.number}:finalize",
-            invoice.id,
-        )
+        except GatewayError as exc:
+            exc.customer_id = customer_id  # worth keeping even though the push failed
+            raise
         return InvoicePushed(customer_id, finalized.id, finalized.status, finalized.total)
 
+    def _create_customer(self, customer: Customer) -> str:
+        params: dict[str, Any] = {"name": customer.name, "metadata": {"client_id": customer.client_id}}
+        if customer.email:
+            params["email"] = customer.email
+        return str(_call(self.client.v1.customers.create, params, f"client:{customer.client_id}:customer").id)
+
+    def _find_invoice(self, customer_id: str, number: str) -> Any:
+        listed = _call(self.client.v1.invoices.list, {"customer": customer_id, "limit": 100}, None)
+        for invoice in listed.auto_paging_iter():
+            if invoice.status != "void" and invoice.to_dict().get("metadata", {}).get("number") == number:
+                return invoice
+        return None
+
+    def _create_invoice(self, customer_id: str, push: InvoicePush) -> Any:
+        params = {
+            "customer": customer_id,
+            "currency": push.currency.lower(),
+            "collection_method": "send_invoice",
+            "days_until_due": push.days_until_due,
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": push.description,
+            "metadata": {"document_id": str(push.document_id), "number": push.number},
+        }
+        return _call(self.client.v1.invoices.create, params, f"{push.number}:invoice")
+
+    def _item_keys(self, invoice_id: str) -> set[str]:
+        listed = _call(self.client.v1.invoice_items.list, {"invoice": invoice_id, "limit": 100}, None)
+        return {item.to_dict().get("metadata", {}).get("line") for item in listed.auto_paging_iter()}
+
     def push_credit_note(self, push: CreditNotePush) -> str:
-        """Issue a Stripe credit note against the credited invoice; returns its id. On a paid
-        invoice the credit goes to the customer's balance (applied to the next invoice)."""
+        """Issue a Stripe credit note against the credited invoice (or find the one a lost
+        attempt issued); returns its id. On a paid invoice the credit goes to the customer's
+        balance, applied to their next invoice."""
         v1 = self.client.v1
+        listed = _call(v1.credit_notes.list, {"invoice": push.stripe_invoice_id, "limit": 100}, None)
+        for existing in listed.auto_paging_iter():
+            if existing.to_dict().get("metadata", {}).get("number") == push.number:
+                return str(existing.id)
         invoice = _call(
             lambda invoice_id, **kw: v1.invoices.retrieve(invoice_id, **kw), None, None, push.stripe_invoice_id
         )

@@ -75,6 +75,7 @@ class _Failure:
     method: str
     path: re.Pattern[str]
     lose_response: bool
+    after: int
 
 
 @dataclass
@@ -388,18 +389,27 @@ class StripeServer:
 
     # -- test controls -----------------------------------------------------------------
 
-    def fail_next(self, method: str, path_pattern: str, lose_response: bool = False) -> None:
-        """The next matching request fails with 500: before anything happens, or, with
-        ``lose_response``, after the server did the work (and saved its idempotent result)."""
+    def fail_next(self, method: str, path_pattern: str, lose_response: bool = False, after: int = 0) -> None:
+        """The next matching request (after letting ``after`` of them pass) fails with 500:
+        before anything happens, or, with ``lose_response``, after the server did the work
+        (and saved its idempotent result), as when the caller crashes before reading it."""
         with self.lock:
-            self.state.failures.append(_Failure(method, re.compile(path_pattern), lose_response))
+            self.state.failures.append(_Failure(method, re.compile(path_pattern), lose_response, after))
 
     def take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self.state.failures:
             if failure.method == method and failure.path.fullmatch(path):
+                if failure.after:
+                    failure.after -= 1
+                    return None
                 self.state.failures.remove(failure)
                 return failure
         return None
+
+    def forget_idempotency_keys(self) -> None:
+        """What Stripe does once a key is older than 24 hours."""
+        with self.lock:
+            self.state.saved.clear()
 
     def objects(self, kind: str) -> list[Json]:
         with self.lock:

@@ -4,17 +4,24 @@ Stripe-compatible server in ``tests/stripe_server.py``, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import stripe
+from click.testing import Result
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, update
 from sqlmodel import select
+from typer.testing import CliRunner
 
-from billing import collection
-from billing.db import reading, transaction
+from billing import api_stripe, collection
+from billing.cli import app
+from billing.db import make_engine, reading, transaction
 from billing.models import AuditEvent, Client, Contract, Document, DocumentLine, Payment, StripeOutbox
 from billing.stripe_gateway import Gateway, StripeSettings
 from billing.stripe_webhooks import handle_webhook
@@ -187,8 +194,12 @@ def test_pushing_the_same_invoice_twice_creates_one_stripe_invoice(
         row.status = "pending"
 
     report = collection.push(db, gateway, NOW)
+    server.forget_idempotency_keys()  # and again, long after Stripe forgot the keys
+    with transaction(db) as session:
+        session.exec(select(StripeOutbox)).one().status = "pending"
+    again = collection.push(db, gateway, NOW)
 
-    assert len(report.sent) == 1
+    assert len(report.sent) == len(again.sent) == 1
     assert len(server.objects("customer")) == 1
     assert len(server.objects("invoice")) == 1
     assert len(server.objects("invoiceitem")) == 3
@@ -200,27 +211,47 @@ def test_a_crash_between_steps_is_retried_without_duplicates(
     db: Engine, server: StripeServer, gateway: Gateway
 ) -> None:
     document_id = october_invoice(db)
-    server.fail_next("POST", r"/v1/invoices/[^/]+/finalize")  # Stripe unreachable at the last step
+    server.fail_next("POST", r"/v1/customers", lose_response=True)  # created by Stripe, answer lost
     first = collection.push(db, gateway, NOW)
-    server.fail_next("POST", r"/v1/invoiceitems", lose_response=True)  # done by Stripe, answer lost
+    _, row, client = stored(db, document_id)
+    assert first.sent == [] and (row.status, row.attempts) == ("pending", 1) and row.last_error
+    assert client.stripe_customer_id is None and len(server.objects("customer")) == 1
+
+    server.fail_next("POST", r"/v1/invoices/[^/]+/finalize")  # Stripe unreachable at the last step
     second = collection.push(db, gateway, NOW)
 
-    assert first.sent == [] and second.sent == []
+    assert second.sent == []
     document, row, client = stored(db, document_id)
-    assert (row.status, row.attempts) == ("pending", 2) and row.last_error
-    assert document.stripe_invoice_id is None and client.stripe_customer_id is None
+    [customer] = server.objects("customer")  # the keyed retry got the same customer back
+    assert client.stripe_customer_id == customer["id"] and document.stripe_invoice_id is None
     assert server.objects("invoice")[0]["status"] == "draft"
 
     third = collection.push(db, gateway, NOW)
 
     assert [r["document"] for r in third.sent] == ["F001-00000001"]
-    assert len(server.objects("customer")) == 1
     [invoice] = server.objects("invoice")
     assert invoice["status"] == "open" and invoice["total"] == 1401191
     assert [i["amount"] for i in server.objects("invoiceitem")] == [1250000, -62550, 213741]
     document, row, _ = stored(db, document_id)
     assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
     assert document.stripe_invoice_id == invoice["id"]
+
+
+def test_a_retry_after_stripe_forgot_the_keys_adds_only_what_is_missing(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    october_invoice(db)
+    server.fail_next("POST", r"/v1/invoiceitems", lose_response=True, after=1)  # crash after two items
+    collection.push(db, gateway, NOW)
+    assert len(server.objects("invoiceitem")) == 2
+    server.forget_idempotency_keys()  # the retry comes more than 24 hours later
+
+    report = collection.push(db, gateway, NOW)
+
+    assert len(report.sent) == 1
+    [invoice] = server.objects("invoice")
+    assert invoice["status"] == "open" and invoice["total"] == 1401191
+    assert [i["amount"] for i in server.objects("invoiceitem")] == [1250000, -62550, 213741]
 
 
 def test_enqueue_issued_queues_documents_issued_before_stripe_was_set_up(
@@ -267,10 +298,27 @@ def test_a_credit_note_is_pushed_against_its_stripe_invoice(db: Engine, server: 
     _, row, _ = stored(db, note_id)
     assert (row.status, row.stripe_id) == ("sent", note["id"])
 
-    with transaction(db) as session:  # pushed again after a lost commit: still one note
-        session.exec(select(StripeOutbox).where(StripeOutbox.document_id == note_id)).one().status = "pending"
-    collection.push(db, gateway, NOW)
+    for forget in (False, True):  # pushed again after a lost commit, then after Stripe forgot the keys
+        if forget:
+            server.forget_idempotency_keys()
+        with transaction(db) as session:
+            session.exec(select(StripeOutbox).where(StripeOutbox.document_id == note_id)).one().status = "pending"
+        assert len(collection.push(db, gateway, NOW).sent) == 1
     assert len(server.objects("credit_note")) == 1
+
+
+def test_a_credit_note_on_a_paid_invoice_goes_to_the_customer_balance(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    invoice_id = issue(db, 1, "PEN", [("Monthly platform fee", "1000.00")], "18")
+    collection.push(db, gateway, NOW)
+    server.pay_invoice(server.objects("invoice")[0]["id"], paid_at=int(NOW.timestamp()))
+    issue(db, 1, "PEN", [("Repeat contacts", "100.00")], "18", kind="credit_note", corrects=invoice_id)
+
+    collection.push(db, gateway, NOW)
+
+    [note] = server.objects("credit_note")
+    assert (note["total"], note["credit_amount"]) == (11800, 11800)
 
 
 # -- webhooks ---------------------------------------------------------------------------------
@@ -359,3 +407,72 @@ def test_the_local_server_replays_or_refuses_a_reused_idempotency_key(server: St
     assert again.id == first.id and len(server.objects("customer")) == 1
     with pytest.raises(stripe.IdempotencyError):
         client.v1.customers.create(params={"name": "Other"}, options=options)
+
+
+# -- the webhook endpoint, the commands, concurrent pushers ---------------------------------------
+
+
+def test_the_webhook_endpoint_answers_400_to_a_forgery_and_200_to_stripe(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id, event = paid_event(db, server, gateway)
+    app = FastAPI()
+    app.include_router(api_stripe.router)
+    app.dependency_overrides[api_stripe.webhook_engine] = lambda: db
+    app.dependency_overrides[api_stripe.webhook_secret] = lambda: SECRET
+    client = TestClient(app)
+    payload, _ = signed_event(event, SECRET, 0)
+    signed_now = sign(payload, SECRET, int(time.time()))
+
+    forged = client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload, "x", 1)})
+    unsigned = client.post("/webhooks/stripe", content=payload)
+    good = client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": signed_now})
+    replay = client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": signed_now})
+
+    assert (forged.status_code, unsigned.status_code) == (400, 400)
+    assert good.status_code == 200 and good.json()["outcome"] == "paid"
+    assert replay.status_code == 200 and replay.json()["outcome"] == "replayed"
+    assert stored(db, document_id)[0].status == "paid" and len(payments(db)) == 1
+
+
+def test_the_stripe_commands(db_url: str, db: Engine, server: StripeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    issue(db, 1, "PEN", [("Fee", "100.00")], "18", period="2026-09", queue=False)
+    issue(db, 2, "PEN", [("Fee", "200.00")], "18", period="2026-10", queue=False)
+    monkeypatch.setenv("BILLING_STRIPE_API_KEY", server.state.api_key)
+    monkeypatch.setenv("BILLING_STRIPE_API_BASE", server.url)
+    runner = CliRunner()
+
+    def billing(*args: str) -> Result:
+        return runner.invoke(app, ["--db", db_url, "stripe", *args])
+
+    assert "2 document(s) queued" in billing("enqueue", "--issued").output
+    assert "0 document(s) queued" in billing("enqueue", "--issued").output
+    server.fail_next("POST", r"/v1/invoices/[^/]+/finalize")
+    failed = billing("push", "--limit", "1")
+    assert failed.exit_code == 1 and "pending F001-00000001" in failed.output
+    waiting = json.loads(billing("status", "--json").output)
+    assert waiting["counts"] == {"pending": 2}
+    assert waiting["waiting"][0]["attempts"] == 1 and "injected failure" in waiting["waiting"][0]["last_error"]
+
+    pushed = billing("push", "--json")
+
+    assert pushed.exit_code == 0, pushed.output
+    assert json.loads(pushed.output)["sent_count"] == 2
+    assert json.loads(billing("status", "--json").output) == {"counts": {"sent": 2}, "waiting": []}
+    assert [i["total"] for i in server.objects("invoice")] == [11800, 23600]
+
+
+def test_two_pushers_at_once_send_each_invoice_once(pg_only_url: str, server: StripeServer) -> None:
+    engine = make_engine(pg_only_url)
+    for month in range(1, 9):
+        issue(engine, month, "PEN", [("Fee", f"{month}00.00")], "18", period=f"2026-{month:02d}")
+    settings = StripeSettings(api_key=server.state.api_key, api_base=server.url, max_network_retries=0)
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: collection.push(engine, Gateway(settings), NOW), range(2)))
+
+    sent = [row["document"] for report in reports for row in report.sent]
+    assert sorted(sent) == [f"F001-{n:08d}" for n in range(1, 9)]
+    assert all(report.failed == [] for report in reports)
+    assert len(server.objects("invoice")) == 8 and len(server.objects("customer")) == 1
+    engine.dispose()
