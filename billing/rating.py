@@ -58,7 +58,8 @@ def rate(period: Period, history: Mapping[Period, PeriodFacts]) -> RatedInvoice:
 
     A credit of an earlier period P comes back here when P + earnback_months (of P's terms)
     is ``period``; ``history`` must then hold P and every period after it (see
-    ``lookback_periods``). Periods missing from ``history`` give no earnback.
+    ``lookback_periods``). A credit period missing from ``history`` gives no earnback; a
+    credit period present with a gap after it is an error (the verdict would be a guess).
     """
     facts = history[period]
     terms, outcomes = facts.terms, facts.outcomes

@@ -11,13 +11,14 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import Engine, insert, select
 
+from billing.contract_language import load_terms_text
 from billing.contracts import active_contracts, load_files
 from billing.db import reading, transaction
 from billing.lines import LineType
 from billing.models import Contract, ImportBatch, Interaction
 from billing.periods import Period
-from billing.rating import PeriodOutsideContract
-from billing.rating_service import rate_contract, rate_contracts
+from billing.rating import PeriodOutsideContract, rate_under
+from billing.rating_service import outcomes_for, rate_contract, rate_contracts
 from tests.conftest import CONTRACTS, GOLDEN
 
 OCT = Period(2026, 10)
@@ -159,3 +160,20 @@ def test_amendment_terms_govern_their_periods(db: Engine):
     ai_november = next(x for x in november.lines if x.charge == "ai-resolutions" and x.type is LineType.USAGE)
     assert (ai_october.amount, ai_november.amount) == (D("7.50"), D("6.90"))  # 3 x 2.50, then 3 x 2.30
     assert [r.id for r in november.service_levels][-1] == "quality"
+
+
+def test_measured_outcomes_rate_under_alternative_terms_without_measuring_again(db: Engine):
+    load_files(db, [GOLDEN / "contract.yaml"])
+    insert_interactions(db, golden_rows())
+    per_contact = (
+        (GOLDEN / "contract.yaml").read_text().replace("metric: resolutions", "metric: contacts")
+    )  # 7 answered contacts instead of 5 resolutions
+    alternative, problems = load_terms_text(per_contact, "alternative.yaml")
+    assert problems == [] and alternative is not None
+    with reading(db) as session:
+        item = active_contracts(session, OCT)[0]
+        outcomes = outcomes_for(session, item, [OCT], extra_terms=[alternative])
+        current = rate_contract(session, "GOLD-1", OCT)
+    assert rate_under(item.terms, outcomes, OCT) == current
+    usage = next(x for x in rate_under(alternative, outcomes, OCT).lines if x.type is LineType.USAGE)
+    assert (usage.quantity, usage.amount) == (D(7), D("12.00"))  # 3 x 2.00 + 4 x 1.50
