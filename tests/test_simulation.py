@@ -182,11 +182,8 @@ def test_simulate_command_writes_a_self_contained_report(db_url: str, db: Engine
     alternative.write_text(dedent(DB_CONTRACT).replace('"2.00"', '"2.50"'))
     report = tmp_path / "report.html"
 
-    ran = CliRunner().invoke(
-        app,
-        ["--db", db_url, "simulate", "RECON-1", "--terms", str(alternative), "--from", "2026-09", "--to", "2026-11"]
-        + ["--sweep", "--html", str(report), "--json"],
-    )
+    command = ["simulate", "RECON-1", "--terms", str(alternative), "--from", "2026-09", "--to", "2026-11"]
+    ran = CliRunner().invoke(app, ["--db", db_url, *command, "--sweep", "--html", str(report), "--json"])
 
     assert ran.exit_code == 0, ran.output
     data = json.loads(ran.output)
