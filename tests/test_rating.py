@@ -356,3 +356,9 @@ def test_yen_has_no_minor_units():
         "4",
         "42",
     )
+
+
+def test_earnback_refuses_to_guess_over_a_gap_in_the_history():
+    history = {o.period: PeriodFacts(NWH_TERMS, o) for o in (nwh("2026-08", 45), nwh("2026-10", 25))}
+    with pytest.raises(ValueError, match="needs the outcomes of 2026-09"):
+        rate(OCT, history)
