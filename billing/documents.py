@@ -107,10 +107,9 @@ def list_documents(session: Session, where: DocumentFilter) -> list[tuple[Docume
 
 def document_json(document: Document, contract: str, lines: list[DocumentLine] | None = None) -> dict[str, Any]:
     """A document as JSON: amounts as strings, dates ISO; lines when given."""
-    unit = quantum(currency(document.currency).minor_units)
 
     def money(value: Decimal) -> str:
-        return str(value.quantize(unit))
+        return money_text(value, document.currency)
 
     data: dict[str, Any] = {
         "id": document.id,
@@ -153,6 +152,11 @@ def document_json(document: Document, contract: str, lines: list[DocumentLine] |
         data["service_levels"] = document.service_levels
         data["kpis"] = document.kpis
     return data
+
+
+def money_text(value: Decimal, code: str) -> str:
+    """An amount with exactly its currency's decimals ("107.00" USD, "1500" JPY)."""
+    return str(value.quantize(quantum(currency(code).minor_units)))
 
 
 def _plain(value: Decimal) -> str:

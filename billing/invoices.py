@@ -37,6 +37,7 @@ from billing.documents import (
     DocumentConflict,
     lines_of,
     lock_document,
+    money_text,
     notes_total,
     terms_of,
 )
@@ -69,7 +70,7 @@ class CloseOutcome:
             "document_id": self.document_id,
             "number": self.number,
             "currency": self.currency,
-            "total": None if self.total is None else str(self.total),
+            "total": None if self.total is None or self.currency is None else money_text(self.total, self.currency),
             "message": self.message,
         }
 
@@ -115,9 +116,17 @@ def close_period(
         rated = rate_contracts(session, to_rate, period, data_as_of)
     result = store_drafts(engine, period, rated, actor, now, data_as_of, on_progress)
     for item in skipped:
-        number, status = invoiced[item.contract_id]
+        done = invoiced[item.contract_id]
         result.outcomes.append(
-            CloseOutcome(item.terms.code, "skipped", None, number=number, message=f"already {status} as {number}")
+            CloseOutcome(
+                item.terms.code,
+                "skipped",
+                done.id,
+                done.total,
+                done.currency,
+                done.number_text,
+                f"already {done.status} as {done.number_text}",
+            )
         )
     result.outcomes.sort(key=lambda outcome: outcome.contract)
     return result
@@ -196,14 +205,14 @@ def latest_batch(session: Session) -> int | None:
     return session.exec(select(func.max(ImportBatch.id))).one()
 
 
-def invoiced_contracts(session: Session, period: Period) -> dict[int, tuple[str | None, str]]:
-    """Contracts with an issued or paid invoice for the period: id -> (number, status)."""
+def invoiced_contracts(session: Session, period: Period) -> dict[int, Document]:
+    """Contracts with an issued or paid invoice for the period, and that invoice."""
     rows = session.exec(
-        select(Document.contract_id, Document.number_text, Document.status).where(
+        select(Document).where(
             Document.kind == "invoice", Document.period == str(period), col(Document.status).in_(ISSUED)
         )
     ).all()
-    return {contract_id: (number, status) for contract_id, number, status in rows}
+    return {document.contract_id: document for document in rows}
 
 
 def _header(item: ContractInForce, invoice: RatedInvoice, now: datetime, data_as_of: int | None) -> dict[str, Any]:
@@ -335,9 +344,11 @@ def _check_correction(session: Session, note: Document) -> None:
     if note.kind == "credit_note":
         credited = notes_total(session, note.corrects_id, "credit_note", ISSUED)
         if credited + note.total > invoice.total:
+            code = invoice.currency
             raise DocumentConflict(
-                f"credit note {note.id} ({note.total}) would credit more than invoice {invoice.number_text} "
-                f"has left ({invoice.total - credited} of {invoice.total})"
+                f"credit note {note.id} ({money_text(note.total, code)}) would credit more than invoice "
+                f"{invoice.number_text} has left ({money_text(invoice.total - credited, code)} of "
+                f"{money_text(invoice.total, code)} {code})"
             )
 
 

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from billing.audit import record
 from billing.currencies import currency
 from billing.db import transaction
-from billing.documents import ISSUED, DocumentConflict, lines_of, lock_document, notes_total, terms_of
+from billing.documents import ISSUED, DocumentConflict, lines_of, lock_document, money_text, notes_total, terms_of
 from billing.models import Document, DocumentLine, utcnow
 from billing.money import RoundingMode, percent_of, round_amount, to_decimal
 
@@ -169,9 +169,11 @@ def _check_credit_room(session: Session, invoice: Document, total: Decimal) -> N
     assert invoice.id is not None
     credited = notes_total(session, invoice.id, "credit_note", NOT_VOID)
     if credited + total > invoice.total:
+        code = invoice.currency
         raise DocumentConflict(
-            f"a credit of {total} would exceed invoice {invoice.number_text}: "
-            f"{credited} of {invoice.total} is already credited or pending in draft notes"
+            f"a credit of {money_text(total, code)} would exceed invoice {invoice.number_text}: "
+            f"{money_text(credited, code)} of {money_text(invoice.total, code)} {code} "
+            "is already credited or pending in draft notes"
         )
 
 

@@ -7,6 +7,9 @@ the interleaving is forced, not hoped for. Nothing asserts on time.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -201,3 +204,23 @@ def test_issuers_in_different_series_do_not_wait_for_each_other(pg: Engine, tmp_
         issued = issue(pg, other, "finance", ISSUE_DAY)  # B002 is free
         assert holder == (1, "F001-00000001") and issued.number_text == "B002-00000001"
     assert issue(pg, acme, "finance", ISSUE_DAY).number_text == "F001-00000002"
+
+
+def test_two_processes_issuing_in_one_series_get_distinct_gapless_numbers(pg_only_url: str, tmp_path: Path) -> None:
+    engine = make_engine(pg_only_url)
+    load_contract(engine, tmp_path, "ACME-1")
+    load_contract(engine, tmp_path, "ACME-2")
+    months = [OCTOBER.shift(n) for n in range(15)]
+    batches = [[str(draft(engine, code, 10, month)) for month in months] for code in ("ACME-1", "ACME-2")]
+    engine.dispose()
+    command = [sys.executable, "-c", "from billing.cli import main; main()", "--db", pg_only_url, "invoices", "issue"]
+
+    processes = [
+        subprocess.Popen([*command, *ids, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for ids in batches
+    ]
+    outputs = [process.communicate() for process in processes]
+
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    numbers = [[item["number"] for item in json.loads(out)["issued"]] for out, _ in outputs]
+    assert sorted(numbers[0] + numbers[1]) == [f"F001-{n:08d}" for n in range(1, 31)]
