@@ -210,3 +210,11 @@ def test_an_invalid_alternative_is_refused_with_its_file_and_field(db_url: str, 
 
     assert ran.exit_code != 0
     assert "bad.yaml" in ran.output and "currency" in ran.output
+
+
+def test_every_alternative_example_is_a_valid_contract() -> None:
+    from tests.conftest import CONTRACTS
+
+    files = sorted((CONTRACTS / "alternatives").glob("*.yaml"))
+    found = read_alternatives(files)
+    assert {a.terms.code for a in found} == {"BANDINO-2026-PR", "BANDINO-2026-RISK20", "TIBERICA-2026-GRAD"}
