@@ -1,0 +1,101 @@
+"""``billing kpis CONTRACT --period YYYY-MM [...] [--json]`` (the default ``show``) and
+``billing kpis import-client FILE`` (the client's own figures, for reconciliation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from billing import ingest
+from billing.cli.common import DefaultCommandGroup, console, fail, parse_period, print_json, state
+from billing.cli.outcomes import run_and_report
+from billing.contracts import terms_in_force
+from billing.db import reading
+from billing.kpi import kpi_report
+from billing.measurement import MeasureRequest, measure
+from billing.terms import DEFAULT_THRESHOLD_SECONDS, Filter, HandledBy, ServiceLevelFormula
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        cls=DefaultCommandGroup,
+        help="KPIs of a contract and period (SPEC section 5); the client's own figures.",
+        no_args_is_help=True,
+    )
+    app.add_typer(group, name="kpis")
+
+    @group.command("show")
+    def show(
+        code: str = typer.Argument(..., help="Contract code"),
+        period: str = typer.Option(..., "--period", help="Billing period YYYY-MM"),
+        channel: list[str] = typer.Option([], "--channel", help="Only this channel (repeatable)"),
+        handled_by: list[str] = typer.Option([], "--handled-by", help="human or ai (repeatable)"),
+        threshold: int = typer.Option(
+            DEFAULT_THRESHOLD_SECONDS, "--threshold", help="Service-level threshold, seconds"
+        ),
+        formula: str = typer.Option(
+            ServiceLevelFormula.EXCLUDE_SHORT_ABANDONS.value,
+            "--formula",
+            help="exclude_short_abandons, abandons_against, abandons_for or answered_only",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="The SPEC section 6 JSON"),
+    ) -> None:
+        """Every KPI of a contract for one period, measured in the database."""
+        month = parse_period(period)
+        try:
+            chosen = ServiceLevelFormula(formula)
+        except ValueError:
+            fail(f"unknown formula {formula!r}: {', '.join(f.value for f in ServiceLevelFormula)}", 2)
+        for item in handled_by:
+            if item not in {h.value for h in HandledBy}:
+                fail(f"--handled-by is human or ai, not {item!r}", 2)
+        if threshold < 0:
+            fail("--threshold is a number of seconds, 0 or more", 2)
+        with reading(state.engine()) as session:
+            try:
+                current = terms_in_force(session, code, month)
+            except LookupError as exc:
+                fail(str(exc).strip("'\""))
+            terms = current.terms
+            request = MeasureRequest(
+                contract_id=current.contract_id,
+                contract=code,
+                period=month,
+                timezone=terms.timezone,
+                repeat_window_days=terms.resolution.repeat_window_days,
+                exclude_escalated=terms.resolution.exclude_escalated,
+                thresholds=(threshold,),
+            )
+            outcomes = measure(session, [request])[(current.contract_id, month)]
+        flt = Filter(tuple(channel) or None, tuple(handled_by) or None)
+        report = kpi_report(outcomes, flt, threshold, chosen)
+        data: dict[str, object] = {"contract": code, "period": str(month)}
+        if flt.channels or flt.handled_by:
+            data["filter"] = {"channels": list(flt.channels or []), "handled_by": list(flt.handled_by or [])}
+        data.update({"threshold_seconds": threshold, "formula": chosen.value, "data_as_of": outcomes.data_as_of})
+        data["kpis"] = report
+        if as_json:
+            print_json(data)
+            return
+        title = f"{code} {month} ({terms.timezone})"
+        if flt.channels or flt.handled_by:
+            title += f" - {flt.describe()}"
+        table = Table("KPI", "value", title=title)
+        table.columns[1].justify = "right"
+        for name, value in report.items():
+            if name == "samples":
+                continue
+            shown = "-" if value is None else str(value)
+            if name == "service_level":
+                name = f"service_level ({threshold}s, {chosen.value})"
+            table.add_row(name, shown)
+        console.print(table)
+        samples = report["samples"]
+        console.print(f"samples: {samples}", highlight=False)
+
+    @group.command("import-client")
+    def import_client(file: Path = typer.Argument(..., help="CSV: contract,period,metric,value")) -> None:
+        """Store the client's own KPI figures (the latest figure per contract, period and metric wins)."""
+        run_and_report(lambda: ingest.import_client_kpis(state.engine(), file))

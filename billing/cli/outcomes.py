@@ -1,0 +1,111 @@
+"""``billing outcomes import | rejected | retry`` and ``billing workforce import``.
+
+An import prints its JSON summary on stdout and every rejected row's problems on stderr, and
+exits 1 when any row was rejected (the good rows are imported all the same). A file refused
+as a whole (unreadable, required columns missing) exits 2 and stores nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from billing import ingest
+from billing.cli.common import console, err_console, fail, fail_problems, print_json, state
+from billing.db import reading
+from billing.ingest import ImportSummary
+from billing.problems import ProblemsError
+
+REJECTED_EXIT = 1
+REFUSED_EXIT = 2
+
+
+def register(app: typer.Typer) -> None:
+    outcomes = typer.Typer(help="Interactions: import files, list and retry rejected rows.", no_args_is_help=True)
+    workforce = typer.Typer(help="Workforce hours (contract, date, agent_id, productive_hours).", no_args_is_help=True)
+    app.add_typer(outcomes, name="outcomes")
+    app.add_typer(workforce, name="workforce")
+
+    @outcomes.command("import")
+    def import_(file: Path = typer.Argument(..., help="Interactions: CSV with a header, or JSON Lines")) -> None:
+        """Import interactions; only new (contract, interaction_id) pairs are stored."""
+        run_and_report(lambda: ingest.import_interactions(state.engine(), file))
+
+    @outcomes.command("rejected")
+    def rejected(
+        batch: int | None = typer.Option(None, "--batch", help="Only the rows of this import batch"),
+        kind: str = typer.Option("interactions", "--kind", help="interactions, workforce or client_kpis"),
+        export: Path | None = typer.Option(
+            None, "--export", help="Write the rows as an importable file (.csv or .jsonl) to fix and re-import"
+        ),
+        show_all: bool = typer.Option(False, "--all", help="Also rows already resolved or superseded"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Rows kept aside by imports, with every problem; open ones unless --all."""
+        if kind not in ingest.KINDS:
+            fail(f"unknown kind {kind!r}: {', '.join(ingest.KINDS)}", 2)
+        if export is not None:
+            count = ingest.export_open_rejects(state.engine(), kind, export, batch)
+            err_console.print(f"{count} row(s) written to {export}; fix them and import the file again.")
+            return
+        with reading(state.engine()) as session:
+            rows: list[dict[str, Any]] = [
+                {
+                    "id": row.id,
+                    "batch": row.batch_id,
+                    "source": row.source,
+                    "row": row.row_number,
+                    "status": row.status,
+                    "raw": row.raw,
+                    "errors": row.errors,
+                }
+                for row in ingest.rejected_rows(session, kind, batch, None if show_all else "open")
+            ]
+        if as_json:
+            print_json({"data": rows, "count": len(rows)})
+            return
+        table = Table("batch", "row", "status", "problems", "raw")
+        for item in rows:
+            problems = "\n".join(f"{e.get('field') or '-'}: {e.get('message')}" for e in item["errors"])
+            table.add_row(str(item["batch"]), str(item["row"]), str(item["status"]), problems, str(item["raw"]))
+        console.print(table)
+        console.print(f"{len(rows)} row(s)")
+
+    @outcomes.command("retry")
+    def retry(
+        batch: int = typer.Option(..., "--batch", help="Re-import this batch's open rejected rows as they are"),
+        kind: str = typer.Option("interactions", "--kind"),
+    ) -> None:
+        """Re-import kept rows unchanged (after loading a missing contract, say). To correct
+        values, use `rejected --export FILE`, edit it, and import it."""
+        if kind not in ingest.KINDS:
+            fail(f"unknown kind {kind!r}: {', '.join(ingest.KINDS)}", 2)
+        run_and_report(lambda: ingest.retry_batch(state.engine(), kind, batch))
+
+    @workforce.command("import")
+    def workforce_import(file: Path = typer.Argument(..., help="CSV: contract,date,agent_id,productive_hours")) -> None:
+        """Import productive hours; only new (contract, date, agent_id) rows are stored."""
+        run_and_report(lambda: ingest.import_workforce(state.engine(), file))
+
+
+def run_and_report(run: object) -> None:
+    """Run an import, print its summary and every rejected row, set the exit status."""
+    try:
+        summary: ImportSummary = run()  # type: ignore[operator]
+    except ProblemsError as exc:
+        fail_problems(exc.problems, REFUSED_EXIT)
+    print_json(summary.as_json())
+    if summary.rejected:
+        with reading(state.engine()) as session:
+            for row in ingest.rejected_rows(session, summary.kind, summary.batch):
+                for message in ingest.describe(row):
+                    err_console.print(f"[red]rejected:[/red] {message}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"{summary.rejected} row(s) rejected and kept: `billing outcomes rejected --batch {summary.batch}` "
+            "lists them, `--export FILE` writes them out to fix and re-import.",
+            highlight=False,
+        )
+        raise typer.Exit(REJECTED_EXIT)

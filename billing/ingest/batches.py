@@ -1,0 +1,253 @@
+"""The shape every import shares: read a file in chunks, validate each row, write the good
+ones with the database's bulk path, keep the bad ones, and record the run as a batch.
+
+Each chunk commits on its own (its good rows and its rejected rows together), so memory stays
+flat and a crash loses at most the chunk in flight; re-running the file is safe because every
+kind of row is idempotent by its natural key. An ``ImportKind`` supplies what differs:
+columns, the row converter, the natural key, how rows are written, and what runs after.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, insert, select, update
+from sqlmodel import Session
+
+from billing.db import transaction
+from billing.ingest.files import RowSource, open_rows
+from billing.models import ImportBatch, RejectedRow, utcnow
+from billing.problems import Problem
+
+CHUNK_ROWS = 20_000
+SHOWN_ERRORS = 20
+
+
+@dataclass
+class ImportSummary:
+    """What one import did; ``errors`` holds the first problems (all are stored)."""
+
+    batch: int
+    source: str
+    kind: str
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[Problem] = field(default_factory=list)
+    ignored_columns: tuple[str, ...] = ()
+    resolved_earlier_rejects: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "batch": self.batch,
+            "source": self.source,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "errors": [p.as_dict() for p in self.errors],
+        }
+        if self.ignored_columns:
+            data["ignored_columns"] = list(self.ignored_columns)
+        if self.resolved_earlier_rejects:
+            data["resolved_earlier_rejects"] = self.resolved_earlier_rejects
+        return data
+
+
+class Converter(Protocol):
+    def __call__(self, values: tuple[str, ...], line: int) -> tuple[tuple[Any, ...] | None, list[Problem]]: ...
+
+
+class ImportKind(Protocol):
+    """One kind of import file (interactions, workforce, client KPIs)."""
+
+    name: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+
+    def converter(self, session: Session, source: str, batch_id: int) -> Converter:
+        """A function turning one row's raw values into the tuple to store, or problems."""
+        ...
+
+    def key_of(self, values: tuple[str, ...]) -> str | None:
+        """The natural key of a row as read (also of a bad one), or None."""
+        ...
+
+    def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
+        """Store rows idempotently; return how many were new."""
+        ...
+
+    def after(self, session: Session, batch_id: int, first_new_id: int) -> None:
+        """Derived data to refresh once the whole file is in (same transaction as the batch's end)."""
+        ...
+
+    def existing_keys(self, session: Session, keys: Sequence[str]) -> set[str]:
+        """Which of these natural keys are stored now."""
+        ...
+
+    def newest_id(self, session: Session) -> int:
+        """The highest row id before this import (rows above it are this import's)."""
+        ...
+
+
+ProgressCallback = Callable[[int], None]
+
+
+def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | None = None) -> ImportSummary:
+    """Import ``path``; raise ``ProblemsError`` when the whole file is refused (unreadable,
+    missing required columns). Bad rows never stop the file."""
+    source_name = str(path)
+    rows = open_rows(path, kind.columns, kind.required, kind.name)
+    try:
+        with transaction(engine) as session:
+            batch = ImportBatch(kind=kind.name, source=source_name[:500])
+            session.add(batch)
+            session.flush()
+            assert batch.id is not None
+            batch_id = batch.id
+            first_new_id = kind.newest_id(session)
+        summary = ImportSummary(batch_id, source_name, kind.name, ignored_columns=rows.ignored_columns)
+        with _progress_bar(path, progress) as advance:
+            for chunk in _chunks(rows, CHUNK_ROWS):
+                with transaction(engine) as session:
+                    _import_chunk(session, kind, rows, chunk, batch_id, summary)
+                advance(rows.position())
+        with transaction(engine) as session:
+            kind.after(session, batch_id, first_new_id)
+            summary.resolved_earlier_rejects = _resolve_rejects(session, kind)
+            session.execute(
+                update(ImportBatch)
+                .where(ImportBatch.id == batch_id)  # type: ignore[arg-type]
+                .values(
+                    finished_at=utcnow(),
+                    imported=summary.imported,
+                    duplicates=summary.duplicates,
+                    rejected=summary.rejected,
+                )
+            )
+    finally:
+        rows.close()
+    return summary
+
+
+Chunk = list[tuple[int, tuple[str, ...], Any]]
+
+
+def _chunks(rows: RowSource, size: int) -> Iterator[Chunk]:
+    chunk: Chunk = []
+    for item in rows.rows():
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _import_chunk(
+    session: Session, kind: ImportKind, rows: RowSource, chunk: Chunk, batch_id: int, summary: ImportSummary
+) -> None:
+    convert = kind.converter(session, str(rows.path), batch_id)
+    good: list[tuple[Any, ...]] = []
+    bad: list[dict[str, Any]] = []
+    source = str(rows.path)
+    for line, values, raw in chunk:
+        if not values:
+            problems = [Problem("malformed_row", rows.malformed(raw), source, line)]
+        else:
+            row, problems = convert(values, line)
+            if row is not None:
+                good.append(row)
+                continue
+        bad.append(_rejected(kind, rows, batch_id, line, values, raw, problems))
+        if len(summary.errors) < SHOWN_ERRORS:
+            summary.errors.extend(problems[: SHOWN_ERRORS - len(summary.errors)])
+    inserted = kind.write(session, good) if good else 0
+    summary.imported += inserted
+    summary.duplicates += len(good) - inserted
+    if bad:
+        summary.rejected += len(bad)
+        _supersede(session, kind.name, [b["row_key"] for b in bad if b["row_key"]], batch_id)
+        session.execute(insert(RejectedRow.__table__), bad)  # type: ignore[attr-defined]
+
+
+def _rejected(
+    kind: ImportKind,
+    rows: RowSource,
+    batch_id: int,
+    line: int,
+    values: tuple[str, ...],
+    raw: Any,
+    problems: list[Problem],
+) -> dict[str, Any]:
+    key = kind.key_of(values) if values else None
+    return {
+        "batch_id": batch_id,
+        "kind": kind.name,
+        "source": str(rows.path)[:500],
+        "row_number": line,
+        "row_key": key[:300] if key else None,
+        "header": rows.header,
+        "raw": rows.raw_text(raw),
+        "errors": [p.as_dict() for p in problems],
+        "status": "open",
+        "created_at": utcnow(),
+        "resolved_at": None,
+    }
+
+
+def _supersede(session: Session, kind: str, keys: list[str], batch_id: int) -> None:
+    """An older open rejection of a row rejected again is replaced by the new one."""
+    t = RejectedRow.__table__.c  # type: ignore[attr-defined]
+    for start in range(0, len(keys), 500):
+        session.execute(
+            update(RejectedRow.__table__)  # type: ignore[attr-defined]
+            .where(t.kind == kind, t.status == "open", t.batch_id < batch_id, t.row_key.in_(keys[start : start + 500]))
+            .values(status="superseded", resolved_at=utcnow())
+        )
+
+
+def _resolve_rejects(session: Session, kind: ImportKind) -> int:
+    """Mark open rejected rows resolved when a row with their key is stored now."""
+    t = RejectedRow.__table__.c  # type: ignore[attr-defined]
+    open_rows_ = session.execute(
+        select(t.id, t.row_key).where(t.kind == kind.name, t.status == "open", t.row_key.is_not(None))
+    ).all()
+    if not open_rows_:
+        return 0
+    stored = kind.existing_keys(session, sorted({key for _, key in open_rows_}))
+    ids = [row_id for row_id, key in open_rows_ if key in stored]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(RejectedRow.__table__)  # type: ignore[attr-defined]
+            .where(t.id.in_(ids[start : start + 500]))
+            .values(status="resolved", resolved_at=utcnow())
+        )
+    return len(ids)
+
+
+@contextmanager
+def _progress_bar(path: Path, wanted: bool | None) -> Iterator[ProgressCallback]:
+    """A rich progress bar over the file's bytes, only when stderr is a terminal."""
+    show = sys.stderr.isatty() if wanted is None else wanted
+    if not show:
+        yield lambda _done: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    total = path.stat().st_size
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"importing {path.name}", total=total)
+        yield lambda done: bar.update(task, completed=done)

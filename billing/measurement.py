@@ -1,0 +1,285 @@
+"""The KPI engine (SPEC section 5): one grouped SQL query measures a whole batch of
+(contract, period) requests, and returns additive ``OutcomeCell`` sums per (channel,
+handled_by) that ``billing.kpi`` turns into any KPI, for any filter.
+
+The requests travel as a ``VALUES`` list (request number, contract id, period bounds as epoch
+seconds in the contract's time zone, repeat window, escalation rule, thresholds) joined to the
+interactions on ``contract_id`` and ``started_at``, which the (contract_id, started_at) index
+serves. Nothing loops over interaction rows in Python.
+
+The repeat-contact rule reads ``next_contact_at``, which the importer keeps up to date.
+``as_of_batch`` measures the data as it stood after an earlier import instead: rows of later
+batches are left out and the next contact is recomputed over the rows that remain with a
+window function, so a reconciliation can say what changed since an invoice was issued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    values,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from billing.kpi import OutcomeCell, PeriodOutcomes
+from billing.models import Interaction, WorkforceEntry
+from billing.periods import Period
+
+DAY_SECONDS = 86400
+#: A padded threshold slot: no wait is ever <= -1, so the slot counts nothing.
+_NO_THRESHOLD = -1
+
+
+@dataclass(frozen=True)
+class MeasureRequest:
+    """One contract-period to measure, with the contract's rules that shape the sums."""
+
+    contract_id: int
+    contract: str  # code
+    period: Period
+    timezone: str
+    repeat_window_days: int
+    exclude_escalated: bool
+    thresholds: tuple[int, ...]  # service-level thresholds in seconds to count waits against
+
+
+def measure(
+    session: Session, requests: Sequence[MeasureRequest], as_of_batch: int | None = None
+) -> dict[tuple[int, Period], PeriodOutcomes]:
+    """Outcomes for every request (empty cells when there is no data), keyed by
+    (contract_id, period). ``as_of_batch``: as the data stood after that import batch."""
+    if not requests:
+        return {}
+    slots = max(1, max(len(r.thresholds) for r in requests))
+    cells: dict[int, list[OutcomeCell]] = {}
+    newest: dict[int, int] = {}
+    for row in session.connection().execute(_outcomes_query(requests, slots, as_of_batch)):
+        index = row.req
+        count = len(requests[index].thresholds)
+        cells.setdefault(index, []).append(_cell(row, count))
+        if row.newest_batch is not None:
+            newest[index] = max(newest.get(index, 0), int(row.newest_batch))
+    hours = _productive_hours(session, requests, as_of_batch)
+    out: dict[tuple[int, Period], PeriodOutcomes] = {}
+    for index, request in enumerate(requests):
+        found = sorted(cells.get(index, []), key=lambda c: (c.channel, c.handled_by))
+        out[(request.contract_id, request.period)] = PeriodOutcomes(
+            contract=request.contract,
+            period=request.period,
+            thresholds=request.thresholds,
+            cells=tuple(found),
+            productive_hours=hours.get(index, Decimal(0)),
+            data_as_of=newest.get(index),
+        )
+    return out
+
+
+def _requests_table(requests: Sequence[MeasureRequest], slots: int) -> Any:
+    names = ["req", "contract_id", "lo", "hi", "repeat_window", "exclude_escalated"]
+    names += [f"t{k}" for k in range(slots)]
+    rows = []
+    for index, request in enumerate(requests):
+        lo, hi = request.period.bounds(request.timezone)
+        padded = list(request.thresholds) + [_NO_THRESHOLD] * (slots - len(request.thresholds))
+        rows.append(
+            (
+                index,
+                request.contract_id,
+                int(lo.timestamp()),
+                int(hi.timestamp()),
+                int(request.repeat_window_days) * DAY_SECONDS,
+                1 if request.exclude_escalated else 0,
+                *(int(t) for t in padded),
+            )
+        )
+    table = values(*(column(name, Integer) for name in names), name="measure_request", literal_binds=True)
+    return table.data(rows).cte("measure_request")
+
+
+def _outcomes_query(requests: Sequence[MeasureRequest], slots: int, as_of_batch: int | None) -> Any:
+    r = _requests_table(requests, slots)
+    i = Interaction.__table__.c  # type: ignore[attr-defined]
+    if as_of_batch is None:
+        source = (
+            select(
+                r.c.req,
+                i.channel,
+                i.handled_by,
+                i.started_at,
+                i.wait_seconds,
+                i.abandoned,
+                i.handle_seconds,
+                i.customer_id,
+                i.resolved,
+                i.escalated,
+                i.csat,
+                i.nps,
+                i.qa_score,
+                i.next_contact_at,
+                i.batch_id,
+            )
+            .select_from(r)
+            .join(
+                Interaction.__table__,  # type: ignore[attr-defined]
+                and_(i.contract_id == r.c.contract_id, i.started_at >= r.c.lo, i.started_at < r.c.hi),
+            )
+            .subquery("measured")
+        )
+    else:
+        source = _as_of_source(r, as_of_batch)
+    s = source.c
+    answered = not_(s.abandoned)
+    resolution = and_(
+        answered,
+        s.resolved,
+        or_(r.c.exclude_escalated == 0, not_(s.escalated)),
+        or_(
+            s.customer_id.is_(None),
+            s.next_contact_at.is_(None),
+            s.next_contact_at - s.started_at > r.c.repeat_window,
+        ),
+    )
+    columns: list[Any] = [
+        s.req,
+        s.channel,
+        s.handled_by,
+        func.count().label("offered"),
+        _count_if(s.abandoned).label("abandoned"),
+        func.coalesce(func.sum(case((answered, s.wait_seconds), else_=0)), 0).label("answered_wait_sum"),
+        func.coalesce(func.sum(case((answered, func.coalesce(s.handle_seconds, 0)), else_=0)), 0).label("handle_sum"),
+    ]
+    for k in range(slots):
+        threshold = r.c[f"t{k}"]
+        columns.append(_count_if(and_(answered, s.wait_seconds <= threshold)).label(f"answered_within_{k}"))
+        columns.append(_count_if(and_(s.abandoned, s.wait_seconds <= threshold)).label(f"abandoned_within_{k}"))
+    columns += [
+        _count_if(resolution).label("resolutions"),
+        func.count(s.csat).label("csat_n"),
+        _count_if(s.csat >= 4).label("csat_good"),
+        func.count(s.nps).label("nps_n"),
+        _count_if(s.nps >= 9).label("nps_promoters"),
+        _count_if(s.nps <= 6).label("nps_detractors"),
+        func.count(s.qa_score).label("qa_n"),
+        func.sum(s.qa_score).label("qa_sum"),
+        func.max(s.batch_id).label("newest_batch"),
+    ]
+    # The request columns are constant within a request: grouping by them is free and lets
+    # both engines read them in the aggregate expressions.
+    request_columns = [r.c.repeat_window, r.c.exclude_escalated] + [r.c[f"t{k}"] for k in range(slots)]
+    return (
+        select(*columns)
+        .select_from(source.join(r, r.c.req == s.req))
+        .group_by(s.req, s.channel, s.handled_by, *request_columns)
+    )
+
+
+def _as_of_source(r: Any, as_of_batch: int) -> Any:
+    """The interactions of each request as of a batch, with the next contact recomputed over
+    those rows only. Rows up to one repeat window after the period are read, because a
+    contact there can disqualify a resolution inside the period; earlier rows cannot."""
+    i = Interaction.__table__.c  # type: ignore[attr-defined]
+    next_contact = (
+        func.lead(i.started_at)
+        .over(partition_by=[r.c.req, i.customer_id], order_by=[i.started_at, i.id])
+        .label("next_contact_at")
+    )
+    window = (
+        select(
+            r.c.req,
+            r.c.hi,
+            i.channel,
+            i.handled_by,
+            i.started_at,
+            i.wait_seconds,
+            i.abandoned,
+            i.handle_seconds,
+            i.customer_id,
+            i.resolved,
+            i.escalated,
+            i.csat,
+            i.nps,
+            i.qa_score,
+            next_contact,
+            i.batch_id,
+        )
+        .select_from(r)
+        .join(
+            Interaction.__table__,  # type: ignore[attr-defined]
+            and_(
+                i.contract_id == r.c.contract_id,
+                i.started_at >= r.c.lo,
+                i.started_at < r.c.hi + r.c.repeat_window + 1,
+                i.batch_id <= literal(int(as_of_batch), Integer),
+            ),
+        )
+        .subquery("as_of_window")
+    )
+    w = window.c
+    return select(*[c for c in w if c.name != "hi"]).where(w.started_at < w.hi).subquery("measured")
+
+
+def _count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _cell(row: Any, count: int) -> OutcomeCell:
+    return OutcomeCell(
+        channel=row.channel,
+        handled_by=row.handled_by,
+        offered=int(row.offered),
+        abandoned=int(row.abandoned),
+        answered_wait_sum=int(row.answered_wait_sum),
+        handle_sum=int(row.handle_sum),
+        answered_within=tuple(int(getattr(row, f"answered_within_{k}")) for k in range(count)),
+        abandoned_within=tuple(int(getattr(row, f"abandoned_within_{k}")) for k in range(count)),
+        resolutions=int(row.resolutions),
+        csat_n=int(row.csat_n),
+        csat_good=int(row.csat_good),
+        nps_n=int(row.nps_n),
+        nps_promoters=int(row.nps_promoters),
+        nps_detractors=int(row.nps_detractors),
+        qa_n=int(row.qa_n),
+        qa_sum=Decimal(row.qa_sum) if row.qa_sum is not None else Decimal(0),
+    )
+
+
+def _productive_hours(
+    session: Session, requests: Sequence[MeasureRequest], as_of_batch: int | None
+) -> dict[int, Decimal]:
+    """Productive hours per request: workforce days within the period. Summed per
+    (contract, day) in SQL; the few resulting rows are assigned to requests here."""
+    w = WorkforceEntry.__table__.c  # type: ignore[attr-defined]
+    contract_ids = sorted({r.contract_id for r in requests})
+    first: date = min(r.period.first_day for r in requests)
+    last: date = max(r.period.last_day for r in requests)
+    query = (
+        select(w.contract_id, w.work_date, func.sum(w.productive_hours).label("hours"))
+        .where(w.contract_id.in_(contract_ids), w.work_date >= first, w.work_date <= last)
+        .group_by(w.contract_id, w.work_date)
+    )
+    if as_of_batch is not None:
+        query = query.where(w.batch_id <= as_of_batch)
+    by_day: dict[int, list[tuple[date, Decimal]]] = {}
+    for contract_id, work_date, hours in session.connection().execute(query):
+        by_day.setdefault(contract_id, []).append((work_date, Decimal(hours or 0)))
+    out: dict[int, Decimal] = {}
+    for index, request in enumerate(requests):
+        lo, hi = request.period.first_day, request.period.last_day
+        total = sum((h for d, h in by_day.get(request.contract_id, []) if lo <= d <= hi), Decimal(0))
+        out[index] = total
+    return out

@@ -1,0 +1,69 @@
+"""Small builders for outcome tests: a contract written inline, interactions as CSV text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from billing.contracts import load_files, terms_in_force
+from billing.db import reading
+from billing.kpi import PeriodOutcomes
+from billing.measurement import MeasureRequest, measure
+from billing.periods import Period
+
+HEADER = (
+    "interaction_id,contract,channel,customer_id,started_at,wait_seconds,abandoned,"
+    "handle_seconds,handled_by,resolved,escalated,csat,nps,qa_score"
+)
+
+
+def load_contract(
+    engine: Engine,
+    tmp_path: Path,
+    code: str = "ACME-1",
+    timezone: str = "America/New_York",
+    repeat_window_days: int = 7,
+    exclude_escalated: bool = True,
+) -> None:
+    path = tmp_path / f"{code}.yaml"
+    path.write_text(
+        f"""
+contract: {code}
+client: {{id: {code.lower()}-client, name: "{code} Client", locale: en_US}}
+currency: USD
+timezone: {timezone}
+start: 2026-01-01
+invoicing: {{series: {code[:3]}, credit_note_series: {code[:3]}C, payment_terms_days: 30}}
+resolution: {{repeat_window_days: {repeat_window_days}, exclude_escalated: {str(exclude_escalated).lower()}}}
+charges:
+  - {{id: platform, type: fixed, amount: "100.00"}}
+"""
+    )
+    load_files(engine, [path])
+
+
+def csv_file(tmp_path: Path, body: str, name: str = "interactions.csv", header: str = HEADER) -> Path:
+    path = tmp_path / name
+    lines = [line.strip() for line in body.strip().splitlines()]
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def outcomes_of(
+    engine: Engine, code: str, period: str, thresholds: tuple[int, ...] = (20,), as_of_batch: int | None = None
+) -> PeriodOutcomes:
+    month = Period.parse(period)
+    with reading(engine) as session:
+        current = terms_in_force(session, code, month)
+        rule = current.terms.resolution
+        request = MeasureRequest(
+            current.contract_id,
+            code,
+            month,
+            current.terms.timezone,
+            rule.repeat_window_days,
+            rule.exclude_escalated,
+            thresholds,
+        )
+        return measure(session, [request], as_of_batch)[(current.contract_id, month)]
