@@ -5,8 +5,9 @@ document), so a document is issued and queued together or not at all. ``push`` s
 pending rows one at a time: each row is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 so several pushers never take the same row), sent through ``billing.stripe_gateway``, and
 marked sent with the Stripe id in the same transaction. A failure leaves the row pending
-with its attempt count and last error; the next ``push`` retries it with the same
-idempotency keys, so Stripe replays whatever already happened instead of doing it again.
+with its attempt count and last error; the next ``push`` retries it: the gateway's
+idempotency keys and look-ups make Stripe's side come out the same however often a
+document is sent.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from billing.stripe_gateway import (
 
 PUSH_INVOICE = "push_invoice"
 PUSH_CREDIT_NOTE = "push_credit_note"
+VOID = "void"
 OPERATIONS = {"invoice": PUSH_INVOICE, "debit_note": PUSH_INVOICE, "credit_note": PUSH_CREDIT_NOTE}
 
 
@@ -71,14 +73,21 @@ def enqueue(session: Session, document: Document, operation: str | None = None) 
 
 def enqueue_issued(session: Session) -> int:
     """Queue every issued document that was never queued (documents issued before Stripe
-    was set up, or by a path that did not queue them). Returns how many were queued."""
+    was set up, or by a path that did not queue them), and the void of every voided
+    document that reached Stripe. Returns how many rows were queued."""
     queued = select(StripeOutbox.document_id)
     documents = session.exec(
         select(Document)
         .where(Document.status == "issued", col(Document.id).not_in(queued))
         .order_by(col(Document.issue_date), col(Document.id))
     ).all()
-    return sum(enqueue(session, document) for document in documents)
+    sent = select(StripeOutbox.document_id).where(StripeOutbox.status == "sent", StripeOutbox.operation != VOID)
+    voided = session.exec(
+        select(Document).where(Document.status == "void", col(Document.id).in_(sent)).order_by(col(Document.id))
+    ).all()
+    return sum(enqueue(session, document) for document in documents) + sum(
+        enqueue(session, document, VOID) for document in voided
+    )
 
 
 def to_minor_units(amount: Decimal, code: str) -> int:
@@ -144,15 +153,19 @@ def credit_note_push(document: Document, lines: list[DocumentLine], invoice: Doc
 
 @dataclass(frozen=True)
 class PushReport:
+    """Rows sent, skipped (nothing to send: voided before reaching Stripe) and failed (still
+    pending, with the error)."""
+
     sent: list[dict[str, Any]]
+    skipped: list[dict[str, Any]]
     failed: list[dict[str, Any]]
 
     def as_json(self) -> dict[str, Any]:
         return {
             "sent": self.sent,
+            "skipped": self.skipped,
             "failed": self.failed,
-            "sent_count": len(self.sent),
-            "failed_count": len(self.failed),
+            "counts": {"sent": len(self.sent), "skipped": len(self.skipped), "failed": len(self.failed)},
         }
 
 
@@ -161,8 +174,7 @@ def push(
 ) -> PushReport:
     """Send pending outbox rows, oldest first, each in its own transaction. A row that
     fails is tried once per run; it stays pending for the next run."""
-    sent: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
+    report = PushReport([], [], [])
     tried: list[int] = []
     while limit is None or len(tried) < limit:
         with transaction(engine) as session:
@@ -172,53 +184,80 @@ def push(
             assert row.id is not None
             tried.append(row.id)
             outcome = _send(session, gateway, row, now, actor)
-        (sent if outcome["status"] == "sent" else failed).append(outcome)
-    return PushReport(sent, failed)
+        {"sent": report.sent, "skipped": report.skipped}.get(outcome["status"], report.failed).append(outcome)
+    return report
 
 
 def _claim(session: Session, exclude: list[int]) -> StripeOutbox | None:
     query = select(StripeOutbox).where(StripeOutbox.status == "pending")
     if exclude:
         query = query.where(col(StripeOutbox.id).not_in(exclude))
-    # invoices first: a credit note needs its invoice's Stripe id
-    credit_notes_last = case((col(StripeOutbox.operation) == PUSH_CREDIT_NOTE, 1), else_=0)
-    query = query.order_by(credit_notes_last, col(StripeOutbox.id)).limit(1).with_for_update(skip_locked=True)
+    # invoices first (a credit note needs its invoice's Stripe id), voids last
+    rank = case((col(StripeOutbox.operation) == PUSH_CREDIT_NOTE, 1), (col(StripeOutbox.operation) == VOID, 2), else_=0)
+    query = query.order_by(rank, col(StripeOutbox.id)).limit(1).with_for_update(skip_locked=True)
     return session.exec(query).first()
 
 
 def _send(session: Session, gateway: Gateway, row: StripeOutbox, now: datetime, actor: str) -> dict[str, Any]:
     document = session.get(Document, row.document_id)
-    assert document is not None
-    lines = list(
-        session.exec(
-            select(DocumentLine).where(DocumentLine.document_id == document.id).order_by(col(DocumentLine.position))
-        )
-    )
+    client = session.get(Client, document.client_id) if document else None
+    assert document is not None and client is not None
     row.attempts += 1
     outcome: dict[str, Any] = {"document": document.number_text, "operation": row.operation, "attempts": row.attempts}
-    client = session.get(Client, document.client_id)
-    assert client is not None
     try:
-        if row.operation == PUSH_INVOICE:
-            pushed = gateway.push_invoice(invoice_push(document, lines, client))
-            client.stripe_customer_id = pushed.customer_id
-            document.stripe_invoice_id = pushed.invoice_id
-            row.stripe_id = pushed.invoice_id
-        elif row.operation == PUSH_CREDIT_NOTE:
-            invoice = session.get(Document, document.corrects_id) if document.corrects_id else None
-            if invoice is None:
-                raise NotReady(f"credit note {document.number_text} credits no invoice")
-            row.stripe_id = gateway.push_credit_note(credit_note_push(document, lines, invoice))
-        else:
-            raise NotReady(f"unknown operation {row.operation!r}")
+        row.stripe_id = _perform(session, gateway, row, document, client)
     except (GatewayError, NotReady, ValueError) as exc:
         if isinstance(exc, GatewayError) and exc.customer_id:
             client.stripe_customer_id = exc.customer_id
         row.last_error = str(exc)
         return {**outcome, "status": "pending", "error": row.last_error}
-    row.status, row.sent_at, row.last_error = "sent", now, None
-    audit.record(session, actor, "stripe_sent", "document", row.document_id, {"stripe_id": row.stripe_id}, at=now)
-    return {**outcome, "status": "sent", "stripe_id": row.stripe_id}
+    row.status = "sent" if row.stripe_id else "skipped"
+    row.sent_at, row.last_error = now, None
+    data = {"operation": row.operation, "stripe_id": row.stripe_id}
+    audit.record(session, actor, f"stripe.{row.status}", "document", row.document_id, data, at=now)
+    return {**outcome, "status": row.status, "stripe_id": row.stripe_id}
+
+
+def _perform(session: Session, gateway: Gateway, row: StripeOutbox, document: Document, client: Client) -> str | None:
+    """Send one row; the Stripe id it produced, or None when there is nothing to send (a
+    document voided before it reached Stripe)."""
+    if row.operation == VOID:
+        return _void(session, gateway, document)
+    if document.status == "void":
+        return None
+    lines = list(
+        session.exec(
+            select(DocumentLine).where(DocumentLine.document_id == document.id).order_by(col(DocumentLine.position))
+        )
+    )
+    if row.operation == PUSH_INVOICE:
+        pushed = gateway.push_invoice(invoice_push(document, lines, client))
+        client.stripe_customer_id = pushed.customer_id
+        document.stripe_invoice_id = pushed.invoice_id
+        return pushed.invoice_id
+    if row.operation == PUSH_CREDIT_NOTE:
+        invoice = session.get(Document, document.corrects_id) if document.corrects_id else None
+        if invoice is None:
+            raise NotReady(f"credit note {document.number_text} credits no invoice")
+        return gateway.push_credit_note(credit_note_push(document, lines, invoice))
+    raise NotReady(f"unknown operation {row.operation!r}")
+
+
+def _void(session: Session, gateway: Gateway, document: Document) -> str | None:
+    """Void in Stripe what was sent there. The push row is locked first (waiting for a
+    pusher still sending it), so a push in flight cannot slip past the void."""
+    pushed = session.exec(
+        select(StripeOutbox)
+        .where(StripeOutbox.document_id == document.id, StripeOutbox.operation != VOID)
+        .with_for_update()
+    ).first()
+    if pushed is None or pushed.status == "skipped":
+        return None
+    if pushed.status != "sent" or not pushed.stripe_id:
+        pushed.status, pushed.last_error = "skipped", "voided before it reached Stripe"
+        return None
+    assert document.number_text is not None
+    return gateway.void(document.kind, pushed.stripe_id, document.number_text)
 
 
 def status(session: Session) -> dict[str, Any]:

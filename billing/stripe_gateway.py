@@ -21,9 +21,13 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
+if TYPE_CHECKING:
+    import stripe
+
+# ``stripe`` is imported where it is used, not above: it is large, and every other command
+# (which imports this module through billing.collection) should start without it.
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -108,7 +112,9 @@ class CreditNotePush:
 
 class Gateway:
     def __init__(self, settings: StripeSettings):
-        self.client = stripe.StripeClient(
+        import stripe
+
+        self.client: stripe.StripeClient = stripe.StripeClient(
             settings.api_key,
             base_addresses={"api": settings.api_base},
             max_network_retries=settings.max_network_retries,
@@ -212,8 +218,24 @@ class Gateway:
         note = _call(v1.credit_notes.create, params, f"{push.number}:credit-note")
         return str(note.id)
 
+    def void(self, kind: str, stripe_id: str, number: str) -> str:
+        """Void a sent invoice (or credit note) whose document we voided; already void is fine."""
+        if kind == "credit_note":
+            notes = self.client.v1.credit_notes
+            found = _call(lambda note_id, **kw: notes.retrieve(note_id, **kw), None, None, stripe_id)
+            if found.status != "void":
+                _call(lambda note_id, **kw: notes.void_credit_note(note_id, **kw), None, f"{number}:void", stripe_id)
+            return stripe_id
+        invoices = self.client.v1.invoices
+        found = _call(lambda invoice_id, **kw: invoices.retrieve(invoice_id, **kw), None, None, stripe_id)
+        if found.status != "void":
+            _call(lambda invoice_id, **kw: invoices.void_invoice(invoice_id, **kw), None, f"{number}:void", stripe_id)
+        return stripe_id
+
 
 def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: Any) -> Any:
+    import stripe
+
     options: dict[str, Any] = {"idempotency_key": key} if key else {}
     try:
         return method(*args, params=params, options=options)
@@ -228,6 +250,8 @@ def verify_webhook(
     """The event, if Stripe signed ``payload`` with ``secret`` within ``tolerance`` seconds
     of ``now`` (either side). Stripe's library checks the HMAC; the timestamp is checked
     here against the ``now`` passed in, so the rule is testable without a clock."""
+    import stripe
+
     try:
         stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=None)
         signed_at = int(dict(part.split("=", 1) for part in (signature_header or "").split(","))["t"])

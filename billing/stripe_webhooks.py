@@ -65,6 +65,8 @@ def handle_webhook(
 
 
 def _invoice_paid(session: Session, event_id: str, invoice: dict[str, Any], now: datetime) -> WebhookResult:
+    if not isinstance(invoice, dict) or not invoice.get("id"):
+        return WebhookResult("ignored", event_id, detail="the event carries no invoice id")
     stripe_invoice_id = str(invoice["id"])
     document = session.exec(
         select(Document).where(Document.stripe_invoice_id == stripe_invoice_id).with_for_update()
@@ -79,7 +81,7 @@ def _invoice_paid(session: Session, event_id: str, invoice: dict[str, Any], now:
         audit.record(
             session,
             ACTOR,
-            "payment_on_unpayable",
+            "payment.unapplied",
             "document",
             document.id,
             {"event": event_id, "stripe_invoice": stripe_invoice_id, "status": document.status, "amount": str(amount)},
@@ -100,15 +102,16 @@ def _invoice_paid(session: Session, event_id: str, invoice: dict[str, Any], now:
     audit.record(
         session,
         ACTOR,
-        "paid",
+        "payment.recorded",
         "document",
         document.id,
         {
-            "event": event_id,
-            "stripe_invoice": stripe_invoice_id,
-            "payment_intent": invoice.get("payment_intent"),
             "amount": str(amount),
-            "currency": document.currency,
+            "reference": stripe_invoice_id,
+            "settled": True,
+            "method": "stripe",
+            "event": event_id,
+            "payment_intent": invoice.get("payment_intent"),
         },
         at=now,
     )

@@ -8,8 +8,9 @@ exists. It implements only the endpoints ``billing.stripe_gateway`` uses:
 
 - ``POST/GET /v1/customers``, ``GET /v1/customers/{id}``
 - ``POST/GET /v1/invoiceitems``, ``GET /v1/invoiceitems/{id}``
-- ``POST/GET /v1/invoices``, ``GET /v1/invoices/{id}``, ``POST /v1/invoices/{id}/finalize``
-- ``POST/GET /v1/credit_notes``, ``GET /v1/credit_notes/{id}``
+- ``POST/GET /v1/invoices``, ``GET /v1/invoices/{id}``, ``POST /v1/invoices/{id}/finalize``,
+  ``POST /v1/invoices/{id}/void``
+- ``POST/GET /v1/credit_notes``, ``GET /v1/credit_notes/{id}``, ``POST /v1/credit_notes/{id}/void``
 
 Idempotency follows Stripe's documentation: a POST with an ``Idempotency-Key`` already seen
 with the same endpoint and parameters replays the first response (header
@@ -135,7 +136,9 @@ class Api:
             ("POST", r"/v1/invoiceitems", self.create_invoice_item),
             ("POST", r"/v1/invoices", self.create_invoice),
             ("POST", r"/v1/invoices/(?P<id>[^/]+)/finalize", self.finalize_invoice),
+            ("POST", r"/v1/invoices/(?P<id>[^/]+)/void", self.void_invoice),
             ("POST", r"/v1/credit_notes", self.create_credit_note),
+            ("POST", r"/v1/credit_notes/(?P<id>[^/]+)/void", self.void_credit_note),
         ]
         for kind, prefix in (
             ("customer", "customers"),
@@ -250,6 +253,26 @@ class Api:
             invoice["auto_advance"] = params["auto_advance"] == "true"
         return invoice
 
+    def void_invoice(self, params: Json, match: Json) -> Json:
+        invoice = self.state.get("invoice", match["id"])
+        if invoice["status"] not in ("open", "uncollectible"):
+            raise StripeError(
+                400, "invalid_request_error", f"You can only void an open invoice, not {invoice['status']}."
+            )
+        invoice.update(status="void", amount_remaining=0, amount_due=0)
+        return invoice
+
+    def void_credit_note(self, params: Json, match: Json) -> Json:
+        note = self.state.get("credit_note", match["id"])
+        if note["status"] == "void":
+            raise StripeError(400, "invalid_request_error", "The credit note is already void.")
+        invoice = self.state.get("invoice", note["invoice"])
+        if invoice["status"] == "open":
+            invoice["amount_remaining"] += note["total"]
+            invoice["amount_due"] += note["total"]
+        note["status"] = "void"
+        return note
+
     def create_credit_note(self, params: Json, _: Json) -> Json:
         invoice = self.state.get("invoice", _required(params, "invoice"))
         if invoice["status"] not in ("open", "paid"):
@@ -262,7 +285,11 @@ class Api:
             total = sum(_integer(line, "unit_amount") * _integer(line, "quantity", 1) for line in lines)
         else:
             total = _integer(params, "amount")
-        credited = sum(c["total"] for c in self.state.table("credit_note").values() if c["invoice"] == invoice["id"])
+        credited = sum(
+            c["total"]
+            for c in self.state.table("credit_note").values()
+            if c["invoice"] == invoice["id"] and c["status"] != "void"
+        )
         if total <= 0 or credited + total > invoice["total"]:
             raise StripeError(400, "invalid_request_error", "The credit note exceeds the invoice's remaining amount.")
         settled = sum(_integer(params, name, 0) for name in ("credit_amount", "refund_amount", "out_of_band_amount"))

@@ -321,6 +321,51 @@ def test_a_credit_note_on_a_paid_invoice_goes_to_the_customer_balance(
     assert (note["total"], note["credit_amount"]) == (11800, 11800)
 
 
+# -- voids ------------------------------------------------------------------------------------
+
+
+def void(engine: Engine, document_id: int, queue: bool = True) -> None:
+    with transaction(engine) as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id)  # type: ignore[arg-type]
+            .values(status="void", voided_at=NOW, void_reason="wrong period")
+        )
+        document = session.get(Document, document_id)
+        assert document is not None
+        if queue:
+            collection.enqueue(session, document, collection.VOID)
+
+
+def test_voiding_a_sent_invoice_voids_it_in_stripe(db: Engine, server: StripeServer, gateway: Gateway) -> None:
+    document_id = october_invoice(db)
+    collection.push(db, gateway, NOW)
+    void(db, document_id, queue=False)
+    with transaction(db) as session:  # a void made by a path that did not queue it is found
+        assert collection.enqueue_issued(session) == 1
+
+    report = collection.push(db, gateway, NOW)
+
+    assert [(r["operation"], r["status"]) for r in report.sent] == [("void", "sent")]
+    [invoice] = server.objects("invoice")
+    assert invoice["status"] == "void"
+    with reading(db) as session:
+        assert collection.status(session)["counts"] == {"sent": 2}
+
+
+def test_an_invoice_voided_before_it_reached_stripe_is_never_sent(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id = october_invoice(db)
+    void(db, document_id)
+
+    report = collection.push(db, gateway, NOW)
+
+    assert report.sent == [] and report.failed == []
+    assert [(r["operation"], r["status"]) for r in report.skipped] == [("push_invoice", "skipped"), ("void", "skipped")]
+    assert server.objects("invoice") == [] and server.objects("customer") == []
+
+
 # -- webhooks ---------------------------------------------------------------------------------
 
 
@@ -356,7 +401,7 @@ def test_a_valid_invoice_paid_event_marks_the_document_paid_once(
         document.stripe_invoice_id,
     )
     with reading(db) as session:
-        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "paid")).one()
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "payment.recorded")).one()
     assert audit.actor == "stripe-webhook" and audit.data["event"] == event["id"]
 
     assert handle_webhook(db, payload, header, SECRET, NOW).outcome == "replayed"
@@ -384,7 +429,12 @@ def test_forged_and_stale_webhooks_are_refused(db: Engine, server: StripeServer,
     assert "tolerance" in (refusals[2].detail or "")
     assert stored(db, document_id)[0].status == "issued" and payments(db) == []
     with reading(db) as session:
-        assert session.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "paid")).one() == 0
+        assert (
+            session.exec(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "payment.recorded")
+            ).one()
+            == 0
+        )
     # inside the tolerance the same delivery is good
     assert handle_webhook(db, payload, sign(payload, SECRET, now - 299), SECRET, NOW).outcome == "paid"
 
@@ -457,7 +507,7 @@ def test_the_stripe_commands(db_url: str, db: Engine, server: StripeServer, monk
     pushed = billing("push", "--json")
 
     assert pushed.exit_code == 0, pushed.output
-    assert json.loads(pushed.output)["sent_count"] == 2
+    assert json.loads(pushed.output)["counts"] == {"sent": 2, "skipped": 0, "failed": 0}
     assert json.loads(billing("status", "--json").output) == {"counts": {"sent": 2}, "waiting": []}
     assert [i["total"] for i in server.objects("invoice")] == [11800, 23600]
 

@@ -42,10 +42,15 @@ def register(app: typer.Typer) -> None:
             print_json(report.as_json())
         else:
             for row in report.sent:
-                console.print(f"sent {row['document']} -> {row['stripe_id']}", highlight=False)
+                console.print(f"sent {row['document']} {row['operation']} -> {row['stripe_id']}", highlight=False)
+            for row in report.skipped:
+                console.print(f"skipped {row['document']} {row['operation']}: voided before it reached Stripe")
             for row in report.failed:
                 console.print(f"[red]pending[/red] {row['document']} (attempt {row['attempts']}): {row['error']}")
-            console.print(f"{len(report.sent)} sent, {len(report.failed)} still pending", highlight=False)
+            console.print(
+                f"{len(report.sent)} sent, {len(report.skipped)} skipped, {len(report.failed)} still pending",
+                highlight=False,
+            )
         if report.failed:
             raise typer.Exit(1)
 
