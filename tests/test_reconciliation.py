@@ -6,6 +6,7 @@ exact amount, and drafts the one note that settles it, never twice."""
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -282,3 +283,54 @@ def test_a_settled_difference_is_never_proposed_twice(db: Engine, tmp_path: Path
         records = session.exec(select(Reconciliation).order_by(col(Reconciliation.id))).all()
         assert [r.proposed_document_id is not None for r in records] == [True, False, True]
         assert records[0].data_as_of is not None and records[0].result["net_difference"] == "2.00"
+
+
+def test_a_credit_that_grows_with_the_charges_is_netted_into_one_note(db: Engine, tmp_path: Path) -> None:
+    load(db, tmp_path, OUTCOME_CONTRACT.format(forecast=""))
+    # ten contacts, five answered within 20 s (missed), five resolved: 110.00, credit -5.50
+    rows = [contact(f"i{n}", f"c{n}", f"10-{10 + n}", wait=5 if n <= 5 else 60, resolved=n <= 5) for n in range(1, 11)]
+    interactions(db, tmp_path, "october", rows)
+    close_and_issue(db)
+    interactions(db, tmp_path, "late", [contact("late-1", "c40", "10-30")])  # 112.00: at risk 11.20, credit -5.60
+
+    first = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+
+    assert causes(first.result) == [
+        ("late_interactions", "resolutions", D(1), D("2.00")),
+        ("late_interactions", "answer-speed", D(0), D("-0.10")),
+    ]
+    proposal = first.result.proposal
+    assert proposal is not None and proposal.kind == "debit_note"
+    (line,) = proposal.lines
+    assert (line.charge, line.amount) == ("resolutions", D("1.90"))
+    assert line.settles == (("resolutions", "usage", D("2.00")), ("answer-speed", "service_credit", D("-0.10")))
+    second = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+    assert second.result.net_difference == 0 and second.proposed_document_id is None
+
+
+def test_reconcile_command_table_json_and_csv(db_url: str, db: Engine, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from billing.cli import app
+
+    five_resolutions(db, tmp_path)
+    interactions(db, tmp_path, "late", [contact("late-1", "c10", "10-28")])
+    run = CliRunner().invoke
+
+    table = run(app, ["--db", db_url, "reconcile", "RECON-1", "--period", "2026-10"])
+    assert table.exit_code == 0, table.output
+    assert "late_interactions" in table.output and "Would propose a debit note of 2.00" in table.output
+
+    as_csv = run(app, ["--db", db_url, "reconcile", "RECON-1", "--period", "2026-10", "--csv"])
+    assert as_csv.output.splitlines() == [
+        "contract,period,invoice,currency,cause,charge,type,quantity,amount,severity,settles,note",
+        "RECON-1,2026-10,R001-00000001,USD,late_interactions,resolutions,usage,1,2.00,material,yes,",
+    ]
+
+    as_json = run(app, ["--db", db_url, "reconcile", "--all", "--period", "2026-10", "--json", "--propose"])
+    data = json.loads(as_json.output)
+    assert data["count"] == 1 and data["data"][0]["proposal"]["kind"] == "debit_note"
+    assert data["data"][0]["proposed_document_id"] is not None
+
+    missing = run(app, ["--db", db_url, "reconcile", "RECON-1", "--period", "2026-09"])
+    assert missing.exit_code == 1 and "no issued invoice for 2026-09" in missing.output

@@ -136,7 +136,10 @@ def show(outcome: Outcome) -> None:
             highlight=False,
         )
     if data["discrepancies"]:
-        table = Table("cause", "charge", "type", "quantity", "amount", "severity", "settled by a note", title="Causes")
+        table = Table(title="Causes")
+        table.add_column("cause", no_wrap=True)
+        for name in ("charge", "type", "quantity", "amount", "severity", "settled by a note"):
+            table.add_column(name)
         for item in data["discrepancies"]:
             table.add_row(
                 item["cause"],
