@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import col, select
 
-from billing.db import reading
+from billing.db import reading, transaction
 from billing.documents import DocumentConflict, lines_of
 from billing.invoices import issue, void
+from billing.models import AuditEvent, Document, SeriesCounter
 from billing.money import RoundingMode
 from billing.notes import NoteLine, create_credit_note, create_note, note_totals
 from tests.invoice_helpers import draft, load_contract
@@ -128,3 +130,48 @@ def test_a_debit_note_uses_the_debit_series_and_has_no_ceiling(db: Engine, tmp_p
     assert (issued.kind, issued.number_text, issued.total) == ("debit_note", "FD01-00000001", Decimal("2360.00"))
     with pytest.raises(ValueError, match="a note is one of"):
         create_note(db, invoice_id, "invoice", [NoteLine("platform", Decimal(1))], "x", "recon")
+
+
+def test_issuing_rechecks_the_ceiling_under_the_invoice_lock(db: Engine, tmp_path: Path) -> None:
+    invoice_id = issued_invoice(db, tmp_path)  # total 1534.00
+    first = create_credit_note(db, invoice_id, "finance", "goodwill", amount=Decimal(1000))  # 1180.00
+    issue(db, first.id, "finance", ISSUE_DAY)  # type: ignore[arg-type]
+    # A draft written around the service (a script, an old client) that no longer fits.
+    with transaction(db) as session:
+        stray = Document(
+            **{
+                **first.model_dump(
+                    exclude={"id", "number", "number_text", "issue_date", "due_date", "issued_at", "status"}
+                )
+            },
+            status="draft",
+        )
+        stray.subtotal, stray.tax, stray.total = Decimal(400), Decimal(72), Decimal(472)
+        session.add(stray)
+        session.flush()
+        stray_id = stray.id
+
+    with pytest.raises(DocumentConflict, match=r"would credit more than invoice F001-00000001 has left \(354.00"):
+        issue(db, stray_id, "finance", ISSUE_DAY)  # type: ignore[arg-type]
+    with reading(db) as session:
+        assert session.get(SeriesCounter, "FC01").last_number == 1  # type: ignore[union-attr]
+
+
+def test_every_step_of_a_note_is_audited(db: Engine, tmp_path: Path) -> None:
+    invoice_id = issued_invoice(db, tmp_path)
+    note = create_credit_note(db, invoice_id, "ana", "goodwill", amount=Decimal(10))
+    issue(db, note.id, "luis", ISSUE_DAY)  # type: ignore[arg-type]
+    void(db, note.id, "sent twice", "ana")  # type: ignore[arg-type]
+
+    with reading(db) as session:
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.entity_id == str(note.id)).order_by(col(AuditEvent.id))
+        ).all()
+    assert [(e.action, e.actor) for e in events] == [
+        ("credit_note.created", "ana"),
+        ("credit_note.issued", "luis"),
+        ("credit_note.voided", "ana"),
+    ]
+    assert events[0].data == {"invoice": "F001-00000001", "total": "11.80", "reason": "goodwill"}
+    assert events[1].data["number"] == "FC01-00000001"
+    assert events[2].data["reason"] == "sent twice"

@@ -27,6 +27,7 @@ from billing.db import make_engine, reading, transaction
 from billing.documents import DocumentConflict
 from billing.invoices import close_period, issue, store_draft, store_drafts
 from billing.models import Document
+from billing.notes import create_credit_note
 from billing.numbering import take_number
 from tests.invoice_helpers import OCTOBER, draft, in_force, load_contract, rated
 
@@ -224,3 +225,27 @@ def test_two_processes_issuing_in_one_series_get_distinct_gapless_numbers(pg_onl
     assert [process.returncode for process in processes] == [0, 0], outputs
     numbers = [[item["number"] for item in json.loads(out)["issued"]] for out, _ in outputs]
     assert sorted(numbers[0] + numbers[1]) == [f"F001-{n:08d}" for n in range(1, 31)]
+
+
+def test_two_concurrent_credits_cannot_together_exceed_the_invoice(pg: Engine, tmp_path: Path) -> None:
+    load_contract(pg, tmp_path)
+    invoice_id = draft(pg, "ACME-1", 120)  # total 1534.00
+    issue(pg, invoice_id, "finance", ISSUE_DAY)
+    blocker = holding_lock(pg, "SELECT id FROM document WHERE id = :id FOR UPDATE", id=invoice_id)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(create_credit_note, pg, invoice_id, actor, "goodwill", Decimal(1000))  # 1180.00 each
+            for actor in ("alice", "bob")
+        ]
+        wait_until_waiting_on_locks(pg, 2)
+        blocker.commit()
+        blocker.close()
+        outcomes: list[Decimal | str] = []
+        for future in futures:
+            try:
+                outcomes.append(future.result().total)
+            except DocumentConflict as conflict:
+                outcomes.append(str(conflict))
+
+    assert Decimal("1180.00") in outcomes
+    assert any(isinstance(o, str) and "would exceed invoice F001-00000001" in o for o in outcomes), outcomes
