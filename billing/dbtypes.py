@@ -55,7 +55,8 @@ class Exact(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)) / self._factor
+            # scaleb keeps the column's scale, as PostgreSQL's NUMERIC(p, s) does: same Decimal on both.
+            return Decimal(int(value)).scaleb(-self.scale)
         return Decimal(value)
 
 
