@@ -66,6 +66,14 @@ class Formatter:
         fmt = "#,##0." + "0" * places if places else "#,##0"
         return format_decimal(number.quantize(Decimal(1).scaleb(-places)), format=fmt, locale=self.locale)
 
+    def price(self, value: Decimal | str | None) -> str:
+        """A unit price: at least two decimals, more only when the price has them (2.50, 39.166667)."""
+        if value is None or value == "":
+            return ""
+        number = Decimal(str(value)).normalize()
+        places = max(2, -int(number.as_tuple().exponent))
+        return self.number(number, places)
+
     def long_date(self, value: date | datetime | None) -> str:
         if value is None:
             return ""

@@ -1,6 +1,6 @@
 """Payments received outside Stripe (bank transfers, cheques): recorded against an issued
-invoice or debit note, never more than what is still owed; the document becomes ``paid``
-when it is settled. This is the service layer: it owns its transaction."""
+invoice or debit note, never more than what is still owed (total less issued credit notes
+less payments); the document becomes ``paid`` when it is settled. This is the service layer: it owns its transaction."""
 
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ class PaymentRefused(Exception):
 
 def paid_so_far(session: Session, document_id: int) -> Decimal:
     total = session.exec(select(func.sum(Payment.amount)).where(col(Payment.document_id) == document_id)).one()
+    return Decimal(total or 0)
+
+
+def credited(session: Session, document_id: int) -> Decimal:
+    """What issued credit notes have taken off the document."""
+    total = session.exec(
+        select(func.sum(Document.total)).where(
+            col(Document.corrects_id) == document_id,
+            col(Document.kind) == "credit_note",
+            col(Document.status).in_(("issued", "paid")),
+        )
+    ).one()
     return Decimal(total or 0)
 
 
@@ -52,7 +64,7 @@ def record_payment(
         unit = Decimal(1).scaleb(-currency(document.currency).minor_units)
         if amount <= 0 or amount != amount.quantize(unit):
             raise ValueError(f"amount must be positive with at most {unit.as_tuple().exponent * -1} decimals")
-        owed = document.total - paid_so_far(session, document_id)
+        owed = (document.total - credited(session, document_id) - paid_so_far(session, document_id)).quantize(unit)
         if amount > owed:
             raise PaymentRefused(f"{amount} is more than the {owed} still owed on {document.number_text}")
         payment = Payment(

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from billing.contracts import load_files
 from billing.db import transaction
-from billing.models import Contract, ContractVersion, Document, DocumentLine, Payment
+from billing.models import Contract, ContractVersion, Document, DocumentLine, Payment, SeriesCounter
 from billing.tokens import create_token
 
 ANDES = """
@@ -270,6 +270,9 @@ def build(engine: Engine, tmp_path: Path) -> World:
         kpis=KPIS,
     )  # 1,000.00 + 210.00 = 1,210.00
     add_payment(engine, september, "17110.00", date(2026, 11, 2), "BCP-0001")
+    with transaction(engine) as session:  # the numbers above were taken from these series
+        session.add_all([SeriesCounter(series="F001", last_number=2), SeriesCounter(series="FC01", last_number=1)])
+        session.add(SeriesCounter(series="E001", last_number=1))
     with transaction(engine) as session:
         _, andes_token = create_token(session, "andes portal", "andes")
         _, iberia_token = create_token(session, "iberia portal", "iberia")

@@ -47,17 +47,22 @@ def _unauthorized() -> HTTPException:
     )
 
 
-def _principal(session: Session, secret: str | None) -> Principal:
-    principal = authenticate(session, secret) if secret else None
+def _principal(engine: Engine, secret: str | None) -> Principal:
+    """Authenticate in a short session of its own: a POST then holds no read transaction
+    while its service writes (on SQLite every transaction takes the write lock)."""
+    principal = None
+    if secret:
+        with reading(engine) as session:
+            principal = authenticate(session, secret)
     if principal is None:
         raise _unauthorized()
     return principal
 
 
 def caller(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    engine: EngineDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    return _principal(session, credentials.credentials if credentials else None)
+    return _principal(engine, credentials.credentials if credentials else None)
 
 
 Caller = Annotated[Principal, Depends(caller)]
@@ -88,12 +93,12 @@ PortalTokenQuery = Annotated[
 
 def portal_caller(
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     token: PortalTokenQuery = None,
 ) -> Principal:
     secret = token or (credentials.credentials if credentials else request.cookies.get(COOKIE))
-    principal = _principal(session, secret)
+    principal = _principal(engine, secret)
     if principal.client_id is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the portal is for client tokens")
     return principal
