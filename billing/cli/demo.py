@@ -362,7 +362,8 @@ def _statements(engine, months: list[Period], out: Path) -> None:  # type: ignor
     with reading(engine) as session:
         clients = session.exec(select(Client).order_by(col(Client.id))).all()
         for client in clients:
-            statement = load_statement(session, client.id, months[0], months[-1])
+            # Documents are dated by issue: the last month's invoice and its notes are issued the month after.
+            statement = load_statement(session, client.id, months[0], months[-1].next())
             base = out / f"statement-{client.id}"
             Path(f"{base}.json").write_text(
                 json.dumps(statement_json(statement), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
