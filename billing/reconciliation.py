@@ -24,6 +24,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from billing.credits import cap_credits
 from billing.lines import LineType, RatedInvoice, RatedLine, ServiceLevelResult
 from billing.money import EXACT, format_decimal_string, percent_of, round_amount
 from billing.terms import ContractTerms, FteCharge, KpiMetric
@@ -202,6 +203,7 @@ class FteComparison:
     difference_fte: Decimal  # delivered - billed (negative: hours short)
     rate: Decimal
     difference_amount: Decimal  # money of the shortfall, rounded; 0 when not short
+    note: str = ""
 
     def as_json(self, minor_units: int) -> dict[str, Any]:
         return {
@@ -213,6 +215,7 @@ class FteComparison:
             "difference_fte": _num(self.difference_fte),
             "rate": _num(self.rate),
             "difference_amount": _money(self.difference_amount, minor_units),
+            "note": self.note,
         }
 
 
@@ -424,14 +427,16 @@ def reconcile(
     figures = tuple(_client_figures(terms, rerated.now, client_figures or {}, minor_units))
     for figure in figures:
         if figure.flips or figure.gap:
+            relative = EXACT.divide(abs(figure.gap) * 100, abs(figure.ours)) if figure.gap and figure.ours else ZERO
+            material = figure.flips or relative > terms.reconciliation.tolerance_percent
             discrepancies.append(
                 Discrepancy(
                     Cause.CLIENT_FIGURE_DIFFERS,
                     figure.level or figure.metric,
-                    LineType.SERVICE_CREDIT.value,
+                    LineType.SERVICE_CREDIT.value if figure.level else "kpi",
                     figure.gap or ZERO,
                     figure.credit_difference,
-                    severity(figure.credit_difference),
+                    Severity.MATERIAL if material else Severity.WITHIN_TOLERANCE,
                     settles=False,
                     note=(
                         f"client reports {_kpi(figure.theirs)} against our {_kpi(figure.ours)}"
@@ -529,13 +534,17 @@ def _fte_comparisons(
         hours = EXACT.divide(EXACT.multiply(productive_hours, billed_fte), total_billed)
         delivered = EXACT.divide(hours, charge.hours_per_fte)
         difference = delivered - billed_fte
-        money = (
-            round_amount(EXACT.multiply(difference, charge.rate), minor_units, terms.rounding)
-            if difference < 0
-            else ZERO
-        )
+        note = ""
+        if productive_hours == 0:  # no workforce feed: nothing delivered is not the same as unknown
+            money, note = ZERO, "no workforce hours imported for the period: nothing to compare"
+        elif difference < 0:
+            money = round_amount(EXACT.multiply(difference, charge.rate), minor_units, terms.rounding)
+        else:
+            money = ZERO
         out.append(
-            FteComparison(charge.id, billed_fte, charge.hours_per_fte, hours, delivered, difference, charge.rate, money)
+            FteComparison(
+                charge.id, billed_fte, charge.hours_per_fte, hours, delivered, difference, charge.rate, money, note
+            )
         )
     return out
 
@@ -580,9 +589,8 @@ def _client_figures(
             continue
         met_theirs = None if result.met is None else _met(level.metric, theirs, level.target)
         flips = met_theirs is not None and met_theirs != result.met
-        credit_theirs = result.credit
-        if flips and not result.excused:
-            credit_theirs = _credits_with(now, level.id, met_theirs, minor_units, terms)
+        credit_ours = sum((r.credit for r in now.service_levels), ZERO)
+        credit_theirs = _credits_with(now, level.id, met_theirs, terms) if flips else credit_ours
         gap = None if result.value is None else theirs - result.value
         out.append(
             ClientFigure(
@@ -594,31 +602,24 @@ def _client_figures(
                 result.met,
                 met_theirs,
                 flips,
-                credit_theirs - result.credit,
+                credit_theirs - credit_ours,
             )
         )
     return out
 
 
-def _credits_with(
-    now: RatedInvoice, level_id: str, met: bool | None, minor_units: int, terms: ContractTerms
-) -> Decimal:
-    """The credit of one level if its met/missed result were ``met``, the others unchanged,
-    with the at-risk cap applied in listed order (SPEC 3.2). Credits are negative."""
+def _credits_with(now: RatedInvoice, level_id: str, met: bool | None, terms: ContractTerms) -> Decimal:
+    """All the period's credits (negative) if one level's verdict were ``met``, the others as
+    measured, cut to the at-risk amount the way rating cuts them (``cap_credits``)."""
     at_risk = now.at_risk_amount or ZERO
-    remaining = at_risk
-    credit_of_level = ZERO
+    full = []
     for result in now.service_levels:
-        missed = (not met) if result.id == level_id else result.met is False
-        credit = ZERO
-        if missed and not result.excused:
-            credit = min(
-                round_amount(percent_of(at_risk, result.allocation_percent), minor_units, terms.rounding), remaining
-            )
-            remaining -= credit
-        if result.id == level_id:
-            credit_of_level = -credit
-    return credit_of_level
+        missed = (met is False) if result.id == level_id else result.met is False
+        amount = percent_of(at_risk, result.allocation_percent)
+        full.append(
+            round_amount(amount, terms.currency.minor_units, terms.rounding) if missed and not result.excused else ZERO
+        )
+    return -sum(cap_credits(full, at_risk), ZERO)
 
 
 def _met(metric: KpiMetric, value: Decimal, target: Decimal) -> bool:

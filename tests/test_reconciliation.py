@@ -240,6 +240,17 @@ def test_fte_months_billed_against_hours_delivered(db: Engine, tmp_path: Path) -
         assert note is not None and (note.kind, note.total) == ("credit_note", D("800.00"))
 
 
+def test_without_workforce_hours_nothing_is_called_short(db: Engine, tmp_path: Path) -> None:
+    load(db, tmp_path, FTE_CONTRACT)
+    close_and_issue(db)
+
+    result = reconcile_contract(db, "FTE-1", OCT, "finance").result
+
+    (fte,) = result.fte
+    assert (fte.delivered_fte, fte.difference_amount) == (D(0), D(0)) and "no workforce hours" in fte.note
+    assert result.discrepancies == () and result.proposal is None
+
+
 def test_a_client_figure_that_flips_a_level_is_reported_not_settled(db: Engine, tmp_path: Path) -> None:
     five_resolutions(db, tmp_path)  # our service level: 100%, met
     import_file(

@@ -125,7 +125,7 @@ def show(outcome: Outcome) -> None:
         console.print(
             f"FTE {fte['charge']}: billed {fte['billed_fte']} FTE-months, delivered {fte['productive_hours']} h "
             f"= {fte['delivered_fte']} FTE at {fte['hours_per_fte']} h; difference {fte['difference_fte']} FTE, "
-            f"{fte['difference_amount']}",
+            f"{fte['difference_amount']}" + (f" ({fte['note']})" if fte["note"] else ""),
             highlight=False,
         )
     for figure in data["client_figures"]:
