@@ -150,7 +150,7 @@ class Gateway:
                     f"{push.number}:invoice-item:{item.key}",
                 )
             finalized = _call(
-                lambda invoice_id, **kw: self.client.v1.invoices.finalize_invoice(invoice_id, **kw),
+                self.client.v1.invoices.finalize_invoice,
                 {"auto_advance": False},
                 f"{push.number}:finalize",
                 invoice.id,
@@ -167,9 +167,8 @@ class Gateway:
         return str(_call(self.client.v1.customers.create, params, f"client:{customer.client_id}:customer").id)
 
     def _find_invoice(self, customer_id: str, number: str) -> Any:
-        listed = _call(self.client.v1.invoices.list, {"customer": customer_id, "limit": 100}, None)
-        for invoice in listed.auto_paging_iter():
-            if invoice.status != "void" and invoice.to_dict().get("metadata", {}).get("number") == number:
+        for invoice in _all(self.client.v1.invoices.list, {"customer": customer_id}):
+            if invoice.status != "void" and _metadata(invoice).get("number") == number:
                 return invoice
         return None
 
@@ -187,21 +186,18 @@ class Gateway:
         return _call(self.client.v1.invoices.create, params, f"{push.number}:invoice")
 
     def _item_keys(self, invoice_id: str) -> set[str]:
-        listed = _call(self.client.v1.invoice_items.list, {"invoice": invoice_id, "limit": 100}, None)
-        return {item.to_dict().get("metadata", {}).get("line") for item in listed.auto_paging_iter()}
+        items = _all(self.client.v1.invoice_items.list, {"invoice": invoice_id})
+        return {str(_metadata(item).get("line")) for item in items}
 
     def push_credit_note(self, push: CreditNotePush) -> str:
         """Issue a Stripe credit note against the credited invoice (or find the one a lost
         attempt issued); returns its id. On a paid invoice the credit goes to the customer's
         balance, applied to their next invoice."""
         v1 = self.client.v1
-        listed = _call(v1.credit_notes.list, {"invoice": push.stripe_invoice_id, "limit": 100}, None)
-        for existing in listed.auto_paging_iter():
-            if existing.to_dict().get("metadata", {}).get("number") == push.number:
+        for existing in _all(v1.credit_notes.list, {"invoice": push.stripe_invoice_id}):
+            if _metadata(existing).get("number") == push.number:
                 return str(existing.id)
-        invoice = _call(
-            lambda invoice_id, **kw: v1.invoices.retrieve(invoice_id, **kw), None, None, push.stripe_invoice_id
-        )
+        invoice = _call(v1.invoices.retrieve, None, None, push.stripe_invoice_id)
         total = sum(line.amount for line in push.lines)
         params: dict[str, Any] = {
             "invoice": push.stripe_invoice_id,
@@ -222,14 +218,14 @@ class Gateway:
         """Void a sent invoice (or credit note) whose document we voided; already void is fine."""
         if kind == "credit_note":
             notes = self.client.v1.credit_notes
-            found = _call(lambda note_id, **kw: notes.retrieve(note_id, **kw), None, None, stripe_id)
+            found = _call(notes.retrieve, None, None, stripe_id)
             if found.status != "void":
-                _call(lambda note_id, **kw: notes.void_credit_note(note_id, **kw), None, f"{number}:void", stripe_id)
+                _call(notes.void_credit_note, None, f"{number}:void", stripe_id)
             return stripe_id
         invoices = self.client.v1.invoices
-        found = _call(lambda invoice_id, **kw: invoices.retrieve(invoice_id, **kw), None, None, stripe_id)
+        found = _call(invoices.retrieve, None, None, stripe_id)
         if found.status != "void":
-            _call(lambda invoice_id, **kw: invoices.void_invoice(invoice_id, **kw), None, f"{number}:void", stripe_id)
+            _call(invoices.void_invoice, None, f"{number}:void", stripe_id)
         return stripe_id
 
 
@@ -242,6 +238,21 @@ def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: An
     except stripe.StripeError as exc:
         detail = exc.user_message or str(exc) or type(exc).__name__
         raise GatewayError(f"{type(exc).__name__}: {detail}") from exc
+
+
+def _all(method: Any, params: dict[str, Any]) -> list[Any]:
+    """Every object of a list endpoint, page after page."""
+    import stripe
+
+    try:
+        return list(_call(method, {**params, "limit": 100}, None).auto_paging_iter())
+    except stripe.StripeError as exc:
+        raise GatewayError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+
+
+def _metadata(obj: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = obj.to_dict().get("metadata") or {}
+    return metadata
 
 
 def verify_webhook(

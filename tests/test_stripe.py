@@ -463,23 +463,25 @@ def test_the_local_server_replays_or_refuses_a_reused_idempotency_key(server: St
 
 
 def test_the_webhook_endpoint_answers_400_to_a_forgery_and_200_to_stripe(
-    db: Engine, server: StripeServer, gateway: Gateway
+    db: Engine, server: StripeServer, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document_id, event = paid_event(db, server, gateway)
     app = FastAPI()
+    app.state.engine = db
     app.include_router(api_stripe.router)
-    app.dependency_overrides[api_stripe.webhook_engine] = lambda: db
-    app.dependency_overrides[api_stripe.webhook_secret] = lambda: SECRET
     client = TestClient(app)
     payload, _ = signed_event(event, SECRET, 0)
-    signed_now = sign(payload, SECRET, int(time.time()))
+    signed_now = {"Stripe-Signature": sign(payload, SECRET, int(time.time()))}
 
+    monkeypatch.delenv("BILLING_STRIPE_WEBHOOK_SECRET", raising=False)
+    unconfigured = client.post("/webhooks/stripe", content=payload, headers=signed_now)
+    monkeypatch.setenv("BILLING_STRIPE_WEBHOOK_SECRET", SECRET)
     forged = client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": sign(payload, "x", 1)})
     unsigned = client.post("/webhooks/stripe", content=payload)
-    good = client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": signed_now})
-    replay = client.post("/webhooks/stripe", content=payload, headers={"Stripe-Signature": signed_now})
+    good = client.post("/webhooks/stripe", content=payload, headers=signed_now)
+    replay = client.post("/webhooks/stripe", content=payload, headers=signed_now)
 
-    assert (forged.status_code, unsigned.status_code) == (400, 400)
+    assert (unconfigured.status_code, forged.status_code, unsigned.status_code) == (400, 400, 400)
     assert good.status_code == 200 and good.json()["outcome"] == "paid"
     assert replay.status_code == 200 and replay.json()["outcome"] == "replayed"
     assert stored(db, document_id)[0].status == "paid" and len(payments(db)) == 1
