@@ -11,7 +11,7 @@ from typing import Any
 from billing.simulation import SimulationResult
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 72, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 72, 44, 16, 40
 COLOURS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#404040")
 
 
@@ -50,7 +50,7 @@ class Chart:
     bars: tuple[Bar, ...] = ()
     y_ticks: tuple[Tick, ...] = ()
     x_ticks: tuple[Tick, ...] = ()
-    legend: tuple[tuple[str, str], ...] = ()
+    legend: tuple[tuple[str, str, float], ...] = ()  # name, colour, x
 
 
 def _scale(top: Decimal) -> tuple[Decimal, list[Decimal]]:
@@ -63,6 +63,15 @@ def _scale(top: Decimal) -> tuple[Decimal, list[Decimal]]:
         if bound >= top:
             break
     return bound, [bound * k / 4 for k in range(5)]
+
+
+def _legend(entries: list[tuple[str, str]]) -> tuple[tuple[str, str, float], ...]:
+    """Legend entries side by side, each as wide as its name (about 6 px a character)."""
+    out, x = [], float(LEFT)
+    for name, colour in entries:
+        out.append((name, colour, x))
+        x += 24 + 6 * len(name)
+    return tuple(out)
 
 
 def totals_chart(result: SimulationResult) -> Chart:
@@ -92,7 +101,7 @@ def totals_chart(result: SimulationResult) -> Chart:
         lines=lines,
         y_ticks=tuple(Tick(y(t), f"{t:,.0f}") for t in ticks),
         x_ticks=tuple(Tick(x(k), p) for k, p in enumerate(periods)),
-        legend=tuple((line.name, line.colour) for line in lines),
+        legend=_legend([(line.name, line.colour) for line in lines]),
     )
 
 
@@ -128,7 +137,7 @@ def credits_chart(result: SimulationResult) -> Chart:
         bars=tuple(bars),
         y_ticks=tuple(Tick(TOP + span_y * (1 - float(t / bound)), f"{t:,.0f}") for t in ticks),
         x_ticks=tuple(Tick(LEFT + g * group + group / 2, level) for g, level in enumerate(levels)),
-        legend=tuple((s.name, COLOURS[i % len(COLOURS)]) for i, s in enumerate(result.scenarios)),
+        legend=_legend([(s.name, COLOURS[i % len(COLOURS)]) for i, s in enumerate(result.scenarios)]),
     )
 
 
