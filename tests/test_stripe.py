@@ -439,6 +439,18 @@ def test_forged_and_stale_webhooks_are_refused(db: Engine, server: StripeServer,
     assert handle_webhook(db, payload, sign(payload, SECRET, now - 299), SECRET, NOW).outcome == "paid"
 
 
+def test_money_for_a_voided_invoice_is_flagged_not_applied(db: Engine, server: StripeServer, gateway: Gateway) -> None:
+    document_id, event = paid_event(db, server, gateway)
+    void(db, document_id, queue=False)
+
+    result = handle_webhook(db, *signed_event(event, SECRET, int(NOW.timestamp())), SECRET, NOW)
+
+    assert result.outcome == "not_payable" and payments(db) == []
+    with reading(db) as session:
+        flagged = session.exec(select(AuditEvent).where(AuditEvent.action == "payment.unapplied")).one()
+    assert flagged.data["amount"] == "14011.91" and flagged.entity_id == str(document_id)
+
+
 def test_events_we_do_not_act_on_are_acknowledged_and_remembered(db: Engine, server: StripeServer) -> None:
     event = server.event("customer.created", {"id": "cus_x", "object": "customer"}, created=int(NOW.timestamp()))
     payload, header = signed_event(event, SECRET, int(NOW.timestamp()))
@@ -527,4 +539,19 @@ def test_two_pushers_at_once_send_each_invoice_once(pg_only_url: str, server: St
     assert sorted(sent) == [f"F001-{n:08d}" for n in range(1, 9)]
     assert all(report.failed == [] for report in reports)
     assert len(server.objects("invoice")) == 8 and len(server.objects("customer")) == 1
+    engine.dispose()
+
+
+def test_deliveries_racing_each_other_record_one_payment(pg_only_url: str, server: StripeServer) -> None:
+    engine = make_engine(pg_only_url)
+    gateway = Gateway(StripeSettings(api_key=server.state.api_key, api_base=server.url, max_network_retries=0))
+    document_id, paid = paid_event(engine, server, gateway)
+    succeeded = server.event("invoice.payment_succeeded", paid["data"]["object"], created=int(NOW.timestamp()))
+    deliveries = [signed_event(e, SECRET, int(NOW.timestamp())) for e in (paid, paid, succeeded, paid)]
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda d: handle_webhook(engine, d[0], d[1], SECRET, NOW).outcome, deliveries))
+
+    assert sorted(outcomes).count("paid") == 1 and "refused" not in outcomes
+    assert len(payments(engine)) == 1 and stored(engine, document_id)[0].status == "paid"
     engine.dispose()
