@@ -11,14 +11,18 @@ the draft note still counts as billed in the next run, so nothing is ever settle
 from __future__ import annotations
 
 import dataclasses
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, case, func, literal, not_, or_, select, type_coerce
+from sqlalchemy import Engine, Integer, and_, case, func, literal, not_, or_, select, text, type_coerce
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
+from billing.audit import record
 from billing.contracts import ContractInForce, get_contract
 from billing.db import reading, transaction
 from billing.documents import ISSUED, lines_of, terms_of
@@ -68,13 +72,45 @@ class Outcome:
 def reconcile_contract(
     engine: Engine, code: str, period: Period, actor: str, now: datetime | None = None, propose_note: bool = False
 ) -> Outcome:
-    """Reconcile one contract's issued invoice of ``period``; with ``propose_note`` draft the note."""
+    """Reconcile one contract's issued invoice of ``period``; with ``propose_note`` draft the note.
+
+    Two reconciliations of the same contract-period at once would both see nothing settled and
+    both draft a note: on PostgreSQL they take turns on an advisory lock (SQLite serves one
+    writer at a time and is not meant for concurrent finance work)."""
     at = now or utcnow()
-    with reading(engine) as session:
-        result = compare(session, code, period)
-    proposed_id = None
-    if propose_note and result.proposal is not None:
-        proposed_id = _draft_note(engine, result, result.proposal, actor, at)
+    with _one_at_a_time(engine, f"reconcile:{code}:{period}"):
+        with reading(engine) as session:
+            result = compare(session, code, period)
+        proposed_id = None
+        if propose_note and result.proposal is not None:
+            proposed_id = _draft_note(engine, result, result.proposal, actor, at)
+        return _record(engine, code, period, result, proposed_id, actor, at)
+
+
+@contextmanager
+def _one_at_a_time(engine: Engine, name: str) -> Iterator[None]:
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = zlib.crc32(name.encode())
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            conn.commit()
+
+
+def _record(
+    engine: Engine,
+    code: str,
+    period: Period,
+    result: ReconciliationResult,
+    proposed_id: int | None,
+    actor: str,
+    at: datetime,
+) -> Outcome:
     with transaction(engine) as session:
         contract = get_contract(session, code)
         row = Reconciliation(
@@ -89,8 +125,6 @@ def reconcile_contract(
         session.add(row)
         session.flush()
         assert row.id is not None
-        from billing.audit import record
-
         record(
             session,
             actor,

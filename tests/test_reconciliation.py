@@ -345,3 +345,26 @@ def test_reconcile_command_table_json_and_csv(db_url: str, db: Engine, tmp_path:
 
     missing = run(app, ["--db", db_url, "reconcile", "RECON-1", "--period", "2026-09"])
     assert missing.exit_code == 1 and "no issued invoice for 2026-09" in missing.output
+
+
+def test_two_reconciliations_at_once_draft_one_note(pg_only_url: str, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from billing.db import make_engine
+
+    engine = make_engine(pg_only_url)
+    try:
+        five_resolutions(engine, tmp_path)
+        interactions(engine, tmp_path, "late", [contact("late-1", "c10", "10-28")])
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(
+                pool.map(lambda who: reconcile_contract(engine, "RECON-1", OCT, who, propose_note=True), ["a", "b"])
+            )
+
+        assert sorted(o.proposed_document_id is not None for o in outcomes) == [False, True]
+        with reading(engine) as session:
+            notes = session.exec(select(Document).where(col(Document.kind) == "debit_note")).all()
+            assert [n.total for n in notes] == [D("2.00")]
+    finally:
+        engine.dispose()
