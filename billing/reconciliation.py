@@ -369,7 +369,7 @@ def reconcile(
     adjusted: dict[LineKey, Decimal] = {}
     for note in notes:
         adjusted[note.key] = adjusted.get(note.key, ZERO) + note.amount
-    keys = _ordered_keys(invoice.lines, rerated.now.lines)
+    keys = _ordered_keys(invoice.lines, rerated.as_of_issue, rerated.repeats_known, rerated.now)
     unmatched = sum((amount for key, amount in adjusted.items() if key not in keys), ZERO)
 
     def severity(amount: Decimal) -> Severity:
@@ -648,10 +648,12 @@ def _rated_by_key(rated: RatedInvoice) -> dict[LineKey, BilledLine | RatedLine]:
     return {(line.charge, line.type.value): line for line in rated.lines}
 
 
-def _ordered_keys(billed: Sequence[BilledLine], rated: Sequence[RatedLine]) -> list[LineKey]:
+def _ordered_keys(billed: Sequence[BilledLine], *rated: RatedInvoice) -> list[LineKey]:
+    """The invoice's lines in order, then any line a re-rating adds (a new credit, a true-up)."""
     keys = dict.fromkeys(line.key for line in billed)
-    for line in rated:
-        keys.setdefault((line.charge, line.type.value))
+    for invoice in rated:
+        for line in invoice.lines:
+            keys.setdefault((line.charge, line.type.value))
     return list(keys)
 
 

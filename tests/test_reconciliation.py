@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from billing.contracts import load_files
 from billing.db import reading
+from billing.documents import lines_of
 from billing.ingest.batches import run_import
 from billing.ingest.client_kpis import ClientKpiKind
 from billing.ingest.interactions import COLUMNS, InteractionKind
@@ -368,3 +369,23 @@ def test_two_reconciliations_at_once_draft_one_note(pg_only_url: str, tmp_path: 
             assert [n.total for n in notes] == [D("2.00")]
     finally:
         engine.dispose()
+
+
+def test_a_level_missed_only_with_late_data_is_credited_on_an_adjustment_line(db: Engine, tmp_path: Path) -> None:
+    five_resolutions(db, tmp_path)  # 5 of 5 within 20 s: met, no credit line on the invoice
+    late = [contact(f"slow-{n}", f"s{n}", "10-31", wait=60, resolved=False) for n in range(3)]
+    interactions(db, tmp_path, "late", late)  # 5 of 8: 62.5%, missed
+
+    outcome = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+
+    assert causes(outcome.result) == [("late_interactions", "answer-speed", D(1), D("-5.50"))]
+    with reading(db) as session:
+        note = session.get(Document, outcome.proposed_document_id)
+        assert note is not None and (note.kind, note.total) == ("credit_note", D("5.50"))
+        (line,) = lines_of(session, note.id)  # type: ignore[arg-type]
+        assert (line.charge, line.amount) == ("adjustment", D("5.50"))
+        assert line.details["reconciliation"] == [
+            {"charge": "answer-speed", "type": "service_credit", "amount": "-5.50"}
+        ]
+    again = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
+    assert again.result.net_difference == 0 and again.proposed_document_id is None
