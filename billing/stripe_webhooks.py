@@ -59,12 +59,12 @@ def handle_webhook(
             session.flush()
             if event_type not in PAID_EVENTS:
                 return WebhookResult("ignored", event_id, detail=f"{event_type} needs no action")
-            return _invoice_paid(session, event_id, event["data"]["object"], now)
+            return _invoice_paid(session, event_id, (event.get("data") or {}).get("object"), now)
     except IntegrityError:  # the same event delivered twice at once: the other delivery won
         return WebhookResult("replayed", event_id)
 
 
-def _invoice_paid(session: Session, event_id: str, invoice: dict[str, Any], now: datetime) -> WebhookResult:
+def _invoice_paid(session: Session, event_id: str, invoice: Any, now: datetime) -> WebhookResult:
     if not isinstance(invoice, dict) or not invoice.get("id"):
         return WebhookResult("ignored", event_id, detail="the event carries no invoice id")
     stripe_invoice_id = str(invoice["id"])
