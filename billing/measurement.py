@@ -114,10 +114,12 @@ def _requests_table(requests: Sequence[MeasureRequest], slots: int) -> Any:
 def _outcomes_query(requests: Sequence[MeasureRequest], slots: int, as_of_batch: int | None) -> Any:
     r = _requests_table(requests, slots)
     i = Interaction.__table__.c  # type: ignore[attr-defined]
+    rule = [r.c.repeat_window, r.c.exclude_escalated] + [r.c[f"t{k}"] for k in range(slots)]
     if as_of_batch is None:
         source = (
             select(
                 r.c.req,
+                *rule,
                 i.channel,
                 i.handled_by,
                 i.started_at,
@@ -141,17 +143,17 @@ def _outcomes_query(requests: Sequence[MeasureRequest], slots: int, as_of_batch:
             .subquery("measured")
         )
     else:
-        source = _as_of_source(r, as_of_batch)
+        source = _as_of_source(r, rule, as_of_batch)
     s = source.c
     answered = not_(s.abandoned)
     resolution = and_(
         answered,
         s.resolved,
-        or_(r.c.exclude_escalated == 0, not_(s.escalated)),
+        or_(s.exclude_escalated == 0, not_(s.escalated)),
         or_(
             s.customer_id.is_(None),
             s.next_contact_at.is_(None),
-            s.next_contact_at - s.started_at > r.c.repeat_window,
+            s.next_contact_at - s.started_at > s.repeat_window,
         ),
     )
     columns: list[Any] = [
@@ -164,7 +166,7 @@ def _outcomes_query(requests: Sequence[MeasureRequest], slots: int, as_of_batch:
         func.coalesce(func.sum(case((answered, func.coalesce(s.handle_seconds, 0)), else_=0)), 0).label("handle_sum"),
     ]
     for k in range(slots):
-        threshold = r.c[f"t{k}"]
+        threshold = s[f"t{k}"]
         columns.append(_count_if(and_(answered, s.wait_seconds <= threshold)).label(f"answered_within_{k}"))
         columns.append(_count_if(and_(s.abandoned, s.wait_seconds <= threshold)).label(f"abandoned_within_{k}"))
     columns += [
@@ -178,17 +180,13 @@ def _outcomes_query(requests: Sequence[MeasureRequest], slots: int, as_of_batch:
         func.sum(s.qa_score).label("qa_sum"),
         func.max(s.batch_id).label("newest_batch"),
     ]
-    # The request columns are constant within a request: grouping by them is free and lets
-    # both engines read them in the aggregate expressions.
-    request_columns = [r.c.repeat_window, r.c.exclude_escalated] + [r.c[f"t{k}"] for k in range(slots)]
-    return (
-        select(*columns)
-        .select_from(source.join(r, r.c.req == s.req))
-        .group_by(s.req, s.channel, s.handled_by, *request_columns)
-    )
+    # The request's rule columns are constant within a request: grouping by them is free and
+    # lets both engines read them inside the aggregate expressions.
+    request_columns = [s.repeat_window, s.exclude_escalated] + [s[f"t{k}"] for k in range(slots)]
+    return select(*columns).select_from(source).group_by(s.req, s.channel, s.handled_by, *request_columns)
 
 
-def _as_of_source(r: Any, as_of_batch: int) -> Any:
+def _as_of_source(r: Any, rule: list[Any], as_of_batch: int) -> Any:
     """The interactions of each request as of a batch, with the next contact recomputed over
     those rows only. Rows up to one repeat window after the period are read, because a
     contact there can disqualify a resolution inside the period; earlier rows cannot."""
@@ -202,6 +200,7 @@ def _as_of_source(r: Any, as_of_batch: int) -> Any:
         select(
             r.c.req,
             r.c.hi,
+            *rule,
             i.channel,
             i.handled_by,
             i.started_at,

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from billing.ingest.bulk import contract_ids, is_sqlite, write_rows
@@ -61,6 +61,7 @@ STORED = (
     "batch_id",
 )
 MAX_SECONDS = 2**31 - 1
+ANALYZE_AFTER_ROWS = 10_000
 TEXT_LIMITS = {"interaction_id": 100, "channel": 30, "customer_id": 100}
 
 _BOOLEANS = {
@@ -148,6 +149,12 @@ class InteractionKind:
 
     def after(self, session: Session, batch_id: int, first_new_id: int) -> None:
         refresh_next_contacts(session, batch_id, first_new_id)
+        if not is_sqlite(session):
+            # Fresh statistics after a bulk load let PostgreSQL choose the parallel hash
+            # aggregate for measurement instead of a plan made for an empty table.
+            newest = self.newest_id(session)
+            if newest - first_new_id >= ANALYZE_AFTER_ROWS:
+                session.execute(text("ANALYZE interaction"))
 
     def existing_keys(self, session: Session, keys: Sequence[str]) -> set[str]:
         wanted: dict[str, list[str]] = {}
