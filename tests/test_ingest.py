@@ -325,3 +325,35 @@ def test_client_kpis_are_upserted_latest_figure_wins(db, tmp_path):
     with Session(db) as s:
         figures = {k.metric: k.value for k in s.execute(select(ClientKpi)).scalars()}
     assert figures == {"service_level": Decimal("79.25"), "csat": Decimal(90)}
+
+
+def test_an_import_that_stopped_midway_is_completed_by_the_next_one(db, tmp_path, monkeypatch):
+    """Chunks commit as they go; when a run dies before its end, the next import refreshes
+    the repeat-contact input of the rows that did land."""
+    load_contract(db, tmp_path)
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 2)
+    path = csv_file(
+        tmp_path,
+        """
+        s1,ACME-1,voice,c1,2026-10-01T10:00:00Z,5,false,100,human,true,false,,,
+        s2,ACME-1,voice,c1,2026-10-02T10:00:00Z,5,false,100,human,true,false,,,
+        s3,ACME-1,voice,c2,2026-10-03T10:00:00Z,5,false,100,human,true,false,,,
+    """,
+    )
+    real_write = ingest.KINDS["interactions"].write
+    calls = []
+
+    def dies_on_second_chunk(session, rows):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_write(session, rows)
+
+    monkeypatch.setattr(ingest.KINDS["interactions"], "write", dies_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        ingest.import_interactions(db, path)
+    assert next_contacts(db) == {"s1": None, "s2": None}
+    monkeypatch.setattr(ingest.KINDS["interactions"], "write", real_write)
+    summary = ingest.import_interactions(db, path)
+    assert (summary.imported, summary.duplicates) == (1, 2)
+    assert next_contacts(db) == {"s1": epoch("2026-10-02T10:00:00Z"), "s2": None, "s3": None}

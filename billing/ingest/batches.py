@@ -103,6 +103,7 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
     source_name = str(path)
     rows = open_rows(path, kind.columns, kind.required, kind.name)
     try:
+        _recover_unfinished(engine, kind)
         with transaction(engine) as session:
             batch = ImportBatch(kind=kind.name, source=source_name[:500])
             session.add(batch)
@@ -135,6 +136,19 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
 
 
 Chunk = list[tuple[int, tuple[str, ...], Any]]
+
+
+def _recover_unfinished(engine: Engine, kind: ImportKind) -> None:
+    """An import that stopped after some chunks (a crash, a kill) committed those rows but not
+    the derived data: refresh it now. Refreshing is idempotent, so a batch that is merely still
+    running elsewhere is refreshed again by its own end, harmlessly."""
+    t = ImportBatch.__table__.c  # type: ignore[attr-defined]
+    with transaction(engine) as session:
+        unfinished = session.execute(
+            select(t.id).where(t.kind == kind.name, t.finished_at.is_(None)).order_by(t.id)
+        ).scalars()
+        for batch_id in list(unfinished):
+            kind.after(session, batch_id, 0)
 
 
 def _chunks(rows: RowSource, size: int) -> Iterator[Chunk]:
