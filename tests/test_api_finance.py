@@ -137,3 +137,27 @@ def test_pdfs_are_pdfs(client: TestClient, world: World) -> None:
         "/v1/clients/andes/statement.pdf", params={"from": "2026-09"}, headers=bearer(world.andes_token)
     )
     assert statement.content.startswith(b"%PDF")
+
+
+def test_reconcile_previews_then_records_and_drafts_the_note(client: TestClient, world: World) -> None:
+    """October billed 1,000 resolutions; no interaction was ever imported, so today's data
+    says 0: the 2,500.00 billed for them is open, and the proposal credits it."""
+    headers = bearer(world.finance_token)
+    preview = client.get("/v1/contracts/ANDES-1/reconciliation", params={"period": "2026-10"}, headers=headers)
+    assert preview.status_code == 200
+    assert preview.json()["net_difference"] == "-2500.00"
+    assert preview.json()["proposal"]["amount"] == "2500.00"
+    recorded = client.post(
+        "/v1/contracts/ANDES-1/reconcile", json={"period": "2026-10", "propose": True}, headers=finance(world)
+    )
+    assert recorded.status_code == 200
+    note_id = recorded.json()["proposed_document_id"]
+    note = client.get(f"/v1/documents/{note_id}", headers=headers).json()
+    assert (note["kind"], note["status"], note["subtotal"], note["total"]) == (
+        "credit_note",
+        "draft",
+        "2500.00",
+        "2950.00",
+    )
+    nothing = client.get("/v1/contracts/ANDES-1/reconciliation", params={"period": "2026-08"}, headers=headers)
+    assert nothing.status_code == 404

@@ -71,6 +71,7 @@ BODIES = {
     "/v1/documents/{document_id}/issue": {},
     "/v1/documents/{document_id}/void": {"reason": "probe"},
     "/v1/documents/{document_id}/notes": {"reason": "probe", "amount": "1.00"},
+    "/v1/contracts/{code}/reconcile": {"period": "2026-10", "propose": True},
 }
 
 

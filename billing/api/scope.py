@@ -4,7 +4,9 @@ A client token sees its own client's contracts and documents (never drafts); a f
 sees everything. Anything outside the caller's scope is reported exactly like something that
 does not exist (404), so a client cannot even learn that another client's id is taken.
 Routes never query documents, contracts or clients by id themselves: they take the
-``Owned*`` dependencies below, or ``scoped_documents`` for lists.
+``Owned*`` dependencies below, or ``scoped_documents`` for lists. The dependencies look up in
+a short session of their own, so a POST holds no read transaction while its service writes
+(on SQLite every transaction takes the write lock); the objects come back detached.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from fastapi import Depends, HTTPException, Path, status
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from billing.api.deps import Caller, PortalClient, SessionDep
+from billing.api.deps import Caller, EngineDep, PortalClient
+from billing.db import reading
 from billing.models import Client, Contract, Document
 from billing.tokens import Principal
 
@@ -62,20 +65,24 @@ def find_client(session: Session, principal: Principal, client_id: str) -> Clien
 DocumentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The document's id")]
 
 
-def owned_document(session: SessionDep, principal: Caller, document_id: DocumentId) -> Document:
-    return find_document(session, principal, document_id)
+def owned_document(engine: EngineDep, principal: Caller, document_id: DocumentId) -> Document:
+    with reading(engine) as session:
+        return find_document(session, principal, document_id)
 
 
-def owned_contract(session: SessionDep, principal: Caller, code: str) -> Contract:
-    return find_contract(session, principal, code)
+def owned_contract(engine: EngineDep, principal: Caller, code: str) -> Contract:
+    with reading(engine) as session:
+        return find_contract(session, principal, code)
 
 
-def owned_client(session: SessionDep, principal: Caller, client_id: str) -> Client:
-    return find_client(session, principal, client_id)
+def owned_client(engine: EngineDep, principal: Caller, client_id: str) -> Client:
+    with reading(engine) as session:
+        return find_client(session, principal, client_id)
 
 
-def portal_document(session: SessionDep, principal: PortalClient, document_id: DocumentId) -> Document:
-    return find_document(session, principal, document_id)
+def portal_document(engine: EngineDep, principal: PortalClient, document_id: DocumentId) -> Document:
+    with reading(engine) as session:
+        return find_document(session, principal, document_id)
 
 
 OwnedDocument = Annotated[Document, Depends(owned_document)]
