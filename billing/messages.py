@@ -61,6 +61,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_entries": "No documents or payments in this range.",
         "view": "View",
         "back": "Back to the statement",
+        "reconciliation": "Reconciliation",
+        "reconciled_on": "Reconciled on",
+        "net_difference": "Difference found",
+        "within_tolerance": "Within tolerance",
+        "outside_tolerance": "Outside tolerance",
+        "causes": "Causes",
+        "proposed_note": "Proposed note",
     },
     "es": {
         "statement": "Estado de cuenta",
@@ -117,6 +124,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "no_entries": "No hay documentos ni pagos en este rango.",
         "view": "Ver",
         "back": "Volver al estado de cuenta",
+        "reconciliation": "Conciliación",
+        "reconciled_on": "Conciliada el",
+        "net_difference": "Diferencia encontrada",
+        "within_tolerance": "Dentro de la tolerancia",
+        "outside_tolerance": "Fuera de la tolerancia",
+        "causes": "Causas",
+        "proposed_note": "Nota propuesta",
     },
 }
 

@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from billing import currencies
-from billing.models import Client, Contract, Document, DocumentLine, Payment
+from billing.models import Client, Contract, Document, DocumentLine, Payment, Reconciliation
 from billing.money import quantum
 from billing.periods import Period
 
@@ -48,6 +48,17 @@ class LineView:
 
 
 @dataclass(frozen=True)
+class ReconciliationView:
+    """What the latest reconciliation of an invoice found, as it recorded it."""
+
+    reconciled_at: datetime
+    net_difference: Decimal
+    within_tolerance: bool
+    causes: tuple[str, ...]
+    proposed_number: str | None
+
+
+@dataclass(frozen=True)
 class DocumentView:
     id: int
     kind: str
@@ -70,6 +81,8 @@ class DocumentView:
     lines: tuple[LineView, ...] = ()
     service_levels: tuple[dict[str, Any], ...] = ()
     kpis: dict[str, Any] = field(default_factory=dict)
+    #: The latest reconciliation of this invoice, when there is one (see ``ReconciliationView``).
+    reconciliation: ReconciliationView | None = None
 
     @property
     def effect(self) -> Decimal:
@@ -281,6 +294,7 @@ def document_views(session: Session, documents: list[Document]) -> list[Document
         if corrected_ids
         else []
     )
+    reconciliations = _latest_reconciliations(session, ids)
     return [
         DocumentView(
             id=d.id or 0,
@@ -304,9 +318,33 @@ def document_views(session: Session, documents: list[Document]) -> list[Document
             lines=tuple(lines.get(d.id or 0, [])),
             service_levels=tuple(d.service_levels or []),
             kpis=dict(d.kpis or {}),
+            reconciliation=reconciliations.get(d.id or 0),
         )
         for d in documents
     ]
+
+
+def _latest_reconciliations(session: Session, document_ids: list[int]) -> dict[int, ReconciliationView]:
+    if not document_ids:
+        return {}
+    rows = session.exec(
+        select(Reconciliation, Document.number_text)
+        .outerjoin(Document, col(Document.id) == col(Reconciliation.proposed_document_id))
+        .where(col(Reconciliation.document_id).in_(document_ids))
+        .order_by(col(Reconciliation.reconciled_at), col(Reconciliation.id))
+    ).all()
+    latest: dict[int, ReconciliationView] = {}
+    for row, proposed in rows:  # later rows replace earlier ones
+        result = row.result or {}
+        causes = tuple(dict.fromkeys(str(d.get("cause", "")) for d in result.get("discrepancies", [])))
+        latest[row.document_id] = ReconciliationView(
+            reconciled_at=row.reconciled_at,
+            net_difference=Decimal(str(result.get("net_difference", "0"))),
+            within_tolerance=bool(result.get("within_tolerance", True)),
+            causes=causes,
+            proposed_number=proposed,
+        )
+    return latest
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -360,6 +398,15 @@ def document_json(doc: DocumentView) -> dict[str, Any]:
         ],
         "service_levels": list(doc.service_levels),
         "kpis": doc.kpis,
+        "reconciliation": None
+        if doc.reconciliation is None
+        else {
+            "reconciled_at": doc.reconciliation.reconciled_at.isoformat(),
+            "net_difference": money(doc.reconciliation.net_difference),
+            "within_tolerance": doc.reconciliation.within_tolerance,
+            "causes": list(doc.reconciliation.causes),
+            "proposed_note": doc.reconciliation.proposed_number,
+        },
     }
 
 

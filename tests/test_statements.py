@@ -161,3 +161,18 @@ def test_invoice_pdf_shows_the_legal_fields(db: Engine, tmp_path: Path) -> None:
         "Total S/ 17,700.00",
     ):
         assert field in text.replace(NBSP, " "), field
+
+
+def test_a_reconciled_invoice_shows_what_reconciliation_found(db: Engine, tmp_path: Path) -> None:
+    """October billed 1,000 resolutions that today's data (none imported) does not support."""
+    from billing.reconcile_service import reconcile_contract
+
+    world = build(db, tmp_path)
+    reconcile_contract(db, "ANDES-1", Period(2026, 10), "finance")
+    with reading(db) as session:
+        statement = load_statement(session, "andes", Period(2026, 11), Period(2026, 11))
+    october = next(d for d in statement_json(statement)["documents"] if d["id"] == world.andes_invoice)
+    assert october["reconciliation"]["net_difference"] == "-2500.00"
+    assert october["reconciliation"]["within_tolerance"] is False
+    page = statement_html(statement)
+    assert "Conciliación" in page and f"-S/{NBSP}2,500.00" in page

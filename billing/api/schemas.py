@@ -73,6 +73,14 @@ class LinePublic(BaseModel):
     details: dict[str, Any] = Field(description="How the line was computed (tiers, measured value, target ...)")
 
 
+class ReconciliationPublic(BaseModel):
+    reconciled_at: datetime
+    net_difference: str
+    within_tolerance: bool
+    causes: list[str]
+    proposed_note: str | None
+
+
 class DocumentDetail(BaseModel):
     id: int
     kind: str
@@ -95,6 +103,7 @@ class DocumentDetail(BaseModel):
     lines: list[LinePublic]
     service_levels: list[dict[str, Any]]
     kpis: dict[str, Any]
+    reconciliation: ReconciliationPublic | None = None
 
 
 class EntryPublic(BaseModel):
