@@ -9,9 +9,11 @@ columns, the row converter, the natural key, how rows are written, and what runs
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -99,7 +101,11 @@ ProgressCallback = Callable[[int], None]
 
 def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | None = None) -> ImportSummary:
     """Import ``path``; raise ``ProblemsError`` when the whole file is refused (unreadable,
-    missing required columns). Bad rows never stop the file."""
+    missing required columns). Bad rows never stop the file.
+
+    Reading and validating the next chunk (a thread) overlaps with writing the current one,
+    so the database's bulk path and the Python side share the machine's cores; at most two
+    chunks wait in between, so memory stays flat."""
     source_name = str(path)
     rows = open_rows(path, kind.columns, kind.required, kind.name)
     try:
@@ -111,12 +117,13 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
             assert batch.id is not None
             batch_id = batch.id
             first_new_id = kind.newest_id(session)
+            convert = kind.converter(session, source_name, batch_id)
         summary = ImportSummary(batch_id, source_name, kind.name, ignored_columns=rows.ignored_columns)
-        with _progress_bar(path, progress) as advance:
-            for chunk in _chunks(rows, CHUNK_ROWS):
+        with _progress_bar(path, progress) as advance, _prepared(rows, kind, convert, batch_id) as prepared:
+            for chunk in prepared:
                 with transaction(engine) as session:
-                    _import_chunk(session, kind, rows, chunk, batch_id, summary)
-                advance(rows.position())
+                    _store_chunk(session, kind, chunk, batch_id, summary)
+                advance(chunk.position)
         with transaction(engine) as session:
             kind.after(session, batch_id, first_new_id)
             summary.resolved_earlier_rejects = _resolve_rejects(session, kind)
@@ -133,6 +140,61 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
     finally:
         rows.close()
     return summary
+
+
+@dataclass
+class PreparedChunk:
+    """One chunk read and validated: rows ready to store, rejected rows ready to keep."""
+
+    good: list[tuple[Any, ...]]
+    bad: list[dict[str, Any]]
+    problems: list[Problem]
+    position: int
+
+
+@contextmanager
+def _prepared(
+    rows: RowSource, kind: ImportKind, convert: Converter, batch_id: int
+) -> Iterator[Iterator[PreparedChunk]]:
+    """Chunks read and validated by a background thread, handed over through a short queue."""
+    handoff: queue.Queue[PreparedChunk | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in _chunks(rows, CHUNK_ROWS):
+                item = _prepare_chunk(kind, rows, convert, chunk, batch_id)
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            handoff.put(exc)
+
+    def consume() -> Iterator[PreparedChunk]:
+        while True:
+            item = handoff.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        worker.join()
 
 
 Chunk = list[tuple[int, tuple[str, ...], Any]]
@@ -162,12 +224,10 @@ def _chunks(rows: RowSource, size: int) -> Iterator[Chunk]:
         yield chunk
 
 
-def _import_chunk(
-    session: Session, kind: ImportKind, rows: RowSource, chunk: Chunk, batch_id: int, summary: ImportSummary
-) -> None:
-    convert = kind.converter(session, str(rows.path), batch_id)
+def _prepare_chunk(kind: ImportKind, rows: RowSource, convert: Converter, chunk: Chunk, batch_id: int) -> PreparedChunk:
     good: list[tuple[Any, ...]] = []
     bad: list[dict[str, Any]] = []
+    found: list[Problem] = []
     source = str(rows.path)
     for line, values, raw in chunk:
         if not values:
@@ -178,15 +238,22 @@ def _import_chunk(
                 good.append(row)
                 continue
         bad.append(_rejected(kind, rows, batch_id, line, values, raw, problems))
-        if len(summary.errors) < SHOWN_ERRORS:
-            summary.errors.extend(problems[: SHOWN_ERRORS - len(summary.errors)])
-    inserted = kind.write(session, good) if good else 0
+        if len(found) < SHOWN_ERRORS:
+            found.extend(problems)
+    return PreparedChunk(good, bad, found, rows.position())
+
+
+def _store_chunk(
+    session: Session, kind: ImportKind, chunk: PreparedChunk, batch_id: int, summary: ImportSummary
+) -> None:
+    inserted = kind.write(session, chunk.good) if chunk.good else 0
     summary.imported += inserted
-    summary.duplicates += len(good) - inserted
-    if bad:
-        summary.rejected += len(bad)
-        _supersede(session, kind.name, [b["row_key"] for b in bad if b["row_key"]], batch_id)
-        session.execute(insert(RejectedRow.__table__), bad)  # type: ignore[attr-defined]
+    summary.duplicates += len(chunk.good) - inserted
+    if chunk.bad:
+        summary.rejected += len(chunk.bad)
+        summary.errors.extend(chunk.problems[: max(0, SHOWN_ERRORS - len(summary.errors))])
+        _supersede(session, kind.name, [b["row_key"] for b in chunk.bad if b["row_key"]], batch_id)
+        session.execute(insert(RejectedRow.__table__), chunk.bad)  # type: ignore[attr-defined]
 
 
 def _rejected(
