@@ -389,3 +389,29 @@ def test_a_level_missed_only_with_late_data_is_credited_on_an_adjustment_line(db
         ]
     again = reconcile_contract(db, "RECON-1", OCT, "finance", propose_note=True)
     assert again.result.net_difference == 0 and again.proposed_document_id is None
+
+
+HOURLY_CONTRACT = """
+    contract: HOURS-1
+    client: {id: hours-client, name: "Hours Client", locale: en_US}
+    currency: USD
+    timezone: America/New_York
+    start: 2026-01-01
+    invoicing: {series: H001, credit_note_series: HC01, debit_note_series: HD01, payment_terms_days: 30}
+    charges:
+      - {id: agent-hours, type: hourly, description: "Productive agent hours", rate: "18.50"}
+"""
+WORKFORCE = ("contract", "date", "agent_id", "productive_hours")
+
+
+def test_workforce_hours_sent_after_issue_are_billed_by_a_debit_note(db: Engine, tmp_path: Path) -> None:
+    load(db, tmp_path, HOURLY_CONTRACT)
+    day = {"contract": "HOURS-1", "date": "2026-10-05", "agent_id": "a1", "productive_hours": "8"}
+    import_file(db, tmp_path, "workforce-october.csv", WORKFORCE, [day])
+    close_and_issue(db)  # 8 h x 18.50 = 148.00
+    import_file(db, tmp_path, "workforce-late.csv", WORKFORCE, [{**day, "date": "2026-10-06", "productive_hours": "5"}])
+
+    result = reconcile_contract(db, "HOURS-1", OCT, "finance").result
+
+    assert causes(result) == [("late_workforce_hours", "agent-hours", D(5), D("92.50"))]
+    assert result.proposal is not None and result.proposal.kind == "debit_note"
