@@ -11,7 +11,7 @@ from billing.terms import FteCharge, KpiMetric, PricingModel, UsageCharge
 from tests.conftest import CONTRACTS, GOLDEN
 
 
-@pytest.mark.parametrize("path", sorted(CONTRACTS.glob("*.yaml")) + [GOLDEN / "contract.yaml"], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*sorted(CONTRACTS.glob("*.yaml")), GOLDEN / "contract.yaml"], ids=lambda p: p.name)
 def test_every_example_contract_is_valid(path):
     terms, problems = load_terms_text(path.read_text(), str(path))
     assert problems == []
@@ -19,7 +19,8 @@ def test_every_example_contract_is_valid(path):
 
 
 def test_numbers_are_exact_decimals_even_when_written_unquoted():
-    terms, problems = load_terms_text(dedent("""
+    terms, problems = load_terms_text(
+        dedent("""
         contract: EXACT-1
         client: {id: c, name: C}
         currency: USD
@@ -28,7 +29,9 @@ def test_numbers_are_exact_decimals_even_when_written_unquoted():
         invoicing: {series: E, credit_note_series: EC}
         charges:
           - {id: u, type: usage, metric: contacts, pricing: {model: flat, unit_price: 0.1}}
-        """), "exact.yaml")
+        """),
+        "exact.yaml",
+    )
     assert problems == []
     charge = terms.charges[0]
     assert isinstance(charge, UsageCharge)
@@ -107,8 +110,11 @@ def test_every_problem_is_reported_at_once_with_line_and_field():
 
 
 def test_amendments_must_start_on_a_period_first_day():
-    text = (CONTRACTS / "banco-andino-2026-11.yaml").read_text().replace("effective_from: 2026-11-01",
-                                                                           "effective_from: 2026-11-15")
+    text = (
+        (CONTRACTS / "banco-andino-2026-11.yaml")
+        .read_text()
+        .replace("effective_from: 2026-11-01", "effective_from: 2026-11-15")
+    )
     _, problems = load_terms_text(text, "amend.yaml")
     assert [(p.code, p.field) for p in problems] == [("amendment_mid_period", "effective_from")]
 
@@ -119,7 +125,11 @@ def test_yaml_syntax_errors_name_the_line():
 
 
 def test_unknown_fields_are_reported_not_ignored():
-    text = (GOLDEN / "contract.yaml").read_text().replace("rounding", "x").replace(
-        "resolution: {", "resolution: {repeat_windw_days: 3, ")
+    text = (
+        (GOLDEN / "contract.yaml")
+        .read_text()
+        .replace("rounding", "x")
+        .replace("resolution: {", "resolution: {repeat_windw_days: 3, ")
+    )
     _, problems = load_terms_text(text, "typo.yaml")
     assert [(p.field, p.code) for p in problems] == [("resolution.repeat_windw_days", "unknown_field")]

@@ -27,8 +27,11 @@ def count(engine, model) -> int:
 def test_examples_load_and_versions_govern_their_periods(db):
     outcomes = load_files(db, sorted(CONTRACTS.glob("*.yaml")))
     assert sorted((o.code, o.action) for o in outcomes) == [
-        ("BANDINO-2026", "amended"), ("BANDINO-2026", "created"), ("NWH-2026", "created"),
-        ("TIBERICA-2026", "created")]
+        ("BANDINO-2026", "amended"),
+        ("BANDINO-2026", "created"),
+        ("NWH-2026", "created"),
+        ("TIBERICA-2026", "created"),
+    ]
     with Session(db) as s:
         october = terms_in_force(s, "BANDINO-2026", Period(2026, 10)).terms
         november = terms_in_force(s, "BANDINO-2026", Period(2026, 11)).terms
@@ -49,7 +52,7 @@ def test_loading_the_same_files_twice_is_a_no_op(db):
 
 def test_an_invalid_file_stores_nothing_not_even_the_valid_ones(db, tmp_path: Path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(GOLDEN.joinpath("contract.yaml").read_text().replace('currency: USD', 'currency: ZZZ'))
+    bad.write_text(GOLDEN.joinpath("contract.yaml").read_text().replace("currency: USD", "currency: ZZZ"))
     with pytest.raises(ProblemsError) as caught:
         load_files(db, [BASE, bad])
     assert [p.code for p in caught.value.problems] == ["unknown_currency"]
@@ -89,8 +92,12 @@ def test_an_amendment_cannot_change_the_currency(db, tmp_path: Path):
 
 def test_cli_load_reports_each_problem_and_exits_non_zero(db_url, tmp_path: Path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(GOLDEN.joinpath("contract.yaml").read_text().replace("America/New_York", "Nowhere/City")
-                   .replace('rate: "7"', 'rate: "seven"'))
+    bad.write_text(
+        GOLDEN.joinpath("contract.yaml")
+        .read_text()
+        .replace("America/New_York", "Nowhere/City")
+        .replace('rate: "7"', 'rate: "seven"')
+    )
     result = CliRunner().invoke(app, ["--db", db_url, "contracts", "load", str(bad)])
     assert result.exit_code == 1
     assert "bad.yaml:5: timezone: unknown time zone 'Nowhere/City'" in result.output

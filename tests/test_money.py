@@ -59,8 +59,9 @@ def test_money_refuses_mixed_currencies_and_money_times_money():
     assert percent_of(Decimal("109.00"), Decimal("10")) == Decimal("10.9")
 
 
-amounts = st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False,
-                      places=8)
+amounts = st.decimals(
+    min_value=Decimal("-1e12"), max_value=Decimal("1e12"), allow_nan=False, allow_infinity=False, places=8
+)
 
 
 @given(amounts, st.sampled_from([0, 2, 3]), st.sampled_from(list(RoundingMode)))

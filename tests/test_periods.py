@@ -60,7 +60,11 @@ def test_parsing_and_arithmetic():
     assert Period.parse("2026-12").next() == Period(2027, 1)
     assert Period.parse("2026-01").shift(-1) == Period(2025, 12)
     assert [str(p) for p in periods_between(Period(2026, 11), Period(2027, 2))] == [
-        "2026-11", "2026-12", "2027-01", "2027-02"]
+        "2026-11",
+        "2026-12",
+        "2027-01",
+        "2027-02",
+    ]
     for bad in ("2026-13", "2026-1", "26-10", "october"):
         with pytest.raises(ValueError):
             Period.parse(bad)

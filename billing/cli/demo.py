@@ -165,7 +165,7 @@ def _close_and_issue(engine, period: Period) -> list[str]:  # type: ignore[no-un
         ).all()
         for document, code in rows:
             credits = session.exec(
-                select(DocumentLine.amount).where(
+                select(col(DocumentLine.amount)).where(
                     DocumentLine.document_id == document.id, DocumentLine.type == "service_credit"
                 )
             ).all()
@@ -216,6 +216,7 @@ def _goodwill_credit(engine, period: Period) -> None:  # type: ignore[no-untyped
     note = create_credit_note(
         engine, invoice.id, ACTOR, "Compensación por caída de la plataforma de correo", amount=Decimal("250.00")
     )
+    assert note.id is not None
     note = issue(engine, note.id, ACTOR, period.next().first_day + timedelta(days=5))
     money = _money_formatter(note.currency)
     console.print(
