@@ -1,0 +1,189 @@
+"""Monthly close benchmark (issue 4): the close of M contracts over N interactions.
+
+On a fresh database per engine (contracts loaded, interactions imported: not timed), it runs
+``billing.invoices.close_period`` for the month, creating one draft per contract, and splits
+its time into:
+
+- KPI share: the measurement the close needs (``rating_service.measure_terms``: the month
+  and the earnback look-back months of every contract, as of the newest import batch);
+- pricing share: the pure rating of every contract (``billing.rating.rate``);
+- storing share: writing the drafts, their lines and audit events (``store_drafts``);
+- other: finding active contracts and their terms.
+
+The shares are read by wrapping those functions in this process (their modules are not
+changed). Target: the close takes at most 1.5x the KPI computation it needs. For reference
+it also times the same measurement on current data (without the as-of-batch rule).
+
+    .venv/bin/python benchmarks/bench_close.py --rows 1000000 --repeat 1
+    .venv/bin/python benchmarks/bench_close.py                 # 10M rows, 1,000 contracts
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import (
+    Dataset,
+    Report,
+    dataset,
+    engine_for,
+    fresh_database,
+    import_in_child,
+    load,
+    load_contracts,
+    median,
+    process_cpu_seconds,
+    say,
+)
+
+
+class Stopwatch:
+    """Accumulated wall time of the wrapped calls."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        return timed_call
+
+
+def close_once(url: str, data: Dataset) -> dict[str, float]:
+    import billing.invoices as invoices
+    import billing.rating_service as rating_service
+    from billing.periods import Period
+
+    engine = engine_for(url)
+    kpi, pricing, storing = Stopwatch(), Stopwatch(), Stopwatch()
+    originals = (rating_service.measure_terms, rating_service.rate, invoices.store_drafts)
+    rating_service.measure_terms = kpi.wrap(rating_service.measure_terms)  # type: ignore[assignment]
+    rating_service.rate = pricing.wrap(rating_service.rate)  # type: ignore[assignment]
+    invoices.store_drafts = storing.wrap(invoices.store_drafts)  # type: ignore[assignment]
+    try:
+        cpu_before = process_cpu_seconds()
+        started = time.perf_counter()
+        result = invoices.close_period(engine, Period.parse(data.month), "benchmark", datetime.now(UTC))
+        total = time.perf_counter() - started
+        cpu = process_cpu_seconds() - cpu_before
+    finally:
+        rating_service.measure_terms, rating_service.rate, invoices.store_drafts = originals  # type: ignore[assignment]
+    engine.dispose()
+    drafts = result.count("created") + result.count("refreshed") + result.count("unchanged")
+    return {
+        "total": total,
+        "client_cpu": cpu,
+        "kpi": kpi.seconds,
+        "pricing": pricing.seconds,
+        "storing": storing.seconds,
+        "drafts": drafts,
+    }
+
+
+def measure_current(url: str, data: Dataset) -> float:
+    """The same measurement on current data (no as-of-batch), for reference."""
+    import billing.rating_service as rating_service
+    from billing.contracts import active_contracts
+    from billing.db import reading
+    from billing.periods import Period
+
+    engine = engine_for(url)
+    stopwatch = Stopwatch()
+    original = rating_service.measure_terms
+    rating_service.measure_terms = stopwatch.wrap(original)  # type: ignore[assignment]
+    try:
+        with reading(engine) as session:
+            items = active_contracts(session, Period.parse(data.month))
+            rating_service.histories(session, items, Period.parse(data.month), None)
+    finally:
+        rating_service.measure_terms = original  # type: ignore[assignment]
+    engine.dispose()
+    return stopwatch.seconds
+
+
+def clear_drafts(url: str) -> None:
+    """Drafts only (nothing was issued): a repeat closes from scratch again."""
+    from sqlalchemy import text
+
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM document_line"))
+        conn.execute(text("DELETE FROM audit_event WHERE entity = 'document'"))
+        conn.execute(text("DELETE FROM document"))
+    engine.dispose()
+
+
+def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report: Report) -> None:
+    with fresh_database(engine_name, "close") as url:
+        say(f"{engine_name}: loading {len(data.contracts)} contracts ({load()})")
+        load_contracts(url, data.contracts)
+        say(f"{engine_name}: importing {data.rows:,} rows (not timed as part of the close; {load()})")
+        run = import_in_child(url, data.interactions)
+        report.line(
+            f"{engine_name}: setup import {run.rows_per_second:,.0f} rows/s wall, "
+            f"{run.rows_per_cpu_second:,.0f} per CPU second ({run.seconds:.0f} s), peak {run.peak_rss_mib:,.0f} MiB"
+        )
+        closes = []
+        for attempt in range(1, args.repeat + 1):
+            if attempt > 1:
+                clear_drafts(url)
+            before = load()
+            figures = close_once(url, data)
+            other = figures["total"] - figures["kpi"] - figures["pricing"] - figures["storing"]
+            report.line(
+                f"{engine_name} close {attempt}: {figures['total']:.2f} s for {figures['drafts']:.0f} drafts "
+                f"(client CPU {figures['client_cpu']:.2f} s); KPI {figures['kpi']:.2f} s, pricing "
+                f"{figures['pricing']:.2f} s, storing {figures['storing']:.2f} s, other {other:.2f} s; "
+                f"close / KPI = {figures['total'] / figures['kpi']:.2f} [{before} / {load()}]"
+            )
+            closes.append(figures)
+        before = load()
+        current = measure_current(url, data)
+        report.line(
+            f"{engine_name}: the same measurement on current data (no as-of) {current:.2f} s [{before} / {load()}]"
+        )
+    total = median([c["total"] for c in closes])
+    kpi = median([c["kpi"] for c in closes])
+    pricing = median([c["pricing"] for c in closes])
+    storing = median([c["storing"] for c in closes])
+    ratio = total / kpi
+    report.line(
+        f"SUMMARY {engine_name}: close {total:.2f} s = KPI {kpi:.2f} s + pricing {pricing:.2f} s + storing "
+        f"{storing:.2f} s + other {total - kpi - pricing - storing:.2f} s; close / KPI {ratio:.2f} (target 1.50: "
+        f"{'met' if ratio <= 1.5 else 'MISSED'}); medians of {len(closes)} close(s) [{load()}]"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--contracts", type=int, default=1000)
+    parser.add_argument("--month", default="2026-10")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="closes per engine (drafts cleared in between)")
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--name", default=None, help="results file name (benchmarks/results/NAME.txt)")
+    args = parser.parse_args(argv)
+    name = args.name or f"close-{args.rows}r-{args.contracts}c"
+    report = Report(name, sys.argv[1:] if argv is None else argv)
+    data = dataset(args.contracts, args.rows, args.month, args.seed)
+    for engine_name in args.engines.split(","):
+        run_engine(engine_name.strip(), data, args, report)
+    report.close()
+
+
+if __name__ == "__main__":
+    main()

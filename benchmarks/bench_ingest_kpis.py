@@ -1,0 +1,158 @@
+"""Import and KPI benchmark (issue 3): N interactions over M contracts in one month.
+
+For each engine, on a fresh database (``billing init``'s migrations, the synthetic contracts
+loaded), it times:
+
+- the import through the real importer, in a child process: rows per second and the child's
+  peak resident memory;
+- the KPIs of every contract for the month: ``billing.measurement.measure`` with one
+  ``MeasureRequest`` per contract (as rating asks for them), one call;
+- the bare aggregate over the same table, ``SELECT contract_id, COUNT(*), SUM(wait_seconds),
+  AVG(handle_seconds) FROM interaction GROUP BY contract_id``: the physical floor;
+- and the ratio of the two. Targets: import >= 70k rows/s on SQLite and >= 60k on
+  PostgreSQL, KPIs within 2x the floor, peak memory under 1 GiB.
+
+    .venv/bin/python benchmarks/bench_ingest_kpis.py --rows 1000000 --repeat 1
+    .venv/bin/python benchmarks/bench_ingest_kpis.py                   # 10M rows, 100 contracts
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import (
+    CpuClock,
+    Dataset,
+    Report,
+    dataset,
+    engine_for,
+    fresh_database,
+    import_in_child,
+    load,
+    load_contracts,
+    median,
+    say,
+    timed,
+)
+
+BARE = "SELECT contract_id, COUNT(*), SUM(wait_seconds), AVG(handle_seconds) FROM interaction GROUP BY contract_id"
+TARGET_IMPORT = {"sqlite": 70_000, "postgresql": 60_000}
+
+
+def measure_all(url: str, data: Dataset) -> tuple[float, float, int]:
+    """Time one ``measure`` call over every contract's month: (seconds, CPU seconds, offered seen)."""
+    from billing.contracts import terms_in_force
+    from billing.db import reading
+    from billing.measurement import MeasureRequest, measure
+    from billing.periods import Period
+    from billing.rating_service import thresholds_of
+
+    engine = engine_for(url)
+    period = Period.parse(data.month)
+    with reading(engine) as session:
+        requests = []
+        for spec in data.specs:
+            item = terms_in_force(session, spec.contract, period)
+            requests.append(
+                MeasureRequest(
+                    contract_id=item.contract_id,
+                    contract=spec.contract,
+                    period=period,
+                    timezone=item.terms.timezone,
+                    repeat_window_days=item.terms.resolution.repeat_window_days,
+                    exclude_escalated=item.terms.resolution.exclude_escalated,
+                    thresholds=thresholds_of(item.terms),
+                )
+            )
+        clock = CpuClock(session.connection())
+        cpu_before = clock()
+        seconds, found = timed(lambda: measure(session, requests))
+        cpu = clock() - cpu_before
+    engine.dispose()
+    offered = sum(cell.offered for outcome in found.values() for cell in outcome.cells)
+    return seconds, cpu, offered
+
+
+def bare_aggregate(url: str) -> tuple[float, float, int]:
+    from sqlalchemy import text
+
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        clock = CpuClock(conn)
+        cpu_before = clock()
+        seconds, rows = timed(lambda: conn.execute(text(BARE)).all())
+        cpu = clock() - cpu_before
+    engine.dispose()
+    return seconds, cpu, sum(int(row[1]) for row in rows)
+
+
+def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report: Report) -> None:
+    imports, kpis, bares, kpi_cpus, bare_cpus = [], [], [], [], []
+    for attempt in range(1, args.repeat + 1):
+        with fresh_database(engine_name, "ingest") as url:
+            load_contracts(url, data.contracts)
+            say(f"{engine_name} run {attempt}: importing {data.rows:,} rows ({load()})")
+            before = load()
+            run = import_in_child(url, data.interactions)
+            report.line(
+                f"{engine_name} run {attempt}: import {run.rows_per_second:,.0f} rows/s "
+                f"({run.rows_per_cpu_second:,.0f} per CPU second; {run.seconds:.1f} s wall, "
+                f"{run.cpu_seconds:.1f} s CPU, imported {run.imported:,}, duplicates {run.duplicates:,}, "
+                f"rejected {run.rejected:,}), peak memory {run.peak_rss_mib:,.0f} MiB [{before} / {load()}]"
+            )
+            imports.append(run)
+            for query_round in range(1, args.query_repeat + 1):
+                before = load()
+                bare_s, bare_cpu, bare_rows = bare_aggregate(url)
+                kpi_s, kpi_cpu, kpi_rows = measure_all(url, data)
+                report.line(
+                    f"{engine_name} run {attempt}.{query_round}: KPIs {kpi_s:.2f} s wall / {kpi_cpu:.2f} s CPU "
+                    f"({kpi_rows:,} offered), bare aggregate {bare_s:.2f} s wall / {bare_cpu:.2f} s CPU "
+                    f"({bare_rows:,} rows), ratio {kpi_s / bare_s:.2f} wall / {kpi_cpu / max(bare_cpu, 1e-9):.2f} CPU "
+                    f"[{before} / {load()}]"
+                )
+                kpis.append(kpi_s)
+                bares.append(bare_s)
+                kpi_cpus.append(kpi_cpu)
+                bare_cpus.append(bare_cpu)
+    rate = median([r.rows_per_second for r in imports])
+    cpu_rate = median([r.rows_per_cpu_second for r in imports])
+    kpi_cpu, bare_cpu = median(kpi_cpus), median(bare_cpus)
+    memory = max(r.peak_rss_mib for r in imports)
+    kpi, bare = median(kpis), median(bares)
+    target = TARGET_IMPORT[engine_name]
+    report.line(
+        f"SUMMARY {engine_name}: import {rate:,.0f} rows/s wall, {cpu_rate:,.0f} rows per CPU second "
+        f"(target {target:,}: {'met' if rate >= target else 'MISSED'} on the wall clock); KPIs {kpi:.2f} s vs "
+        f"bare {bare:.2f} s, ratio {kpi / bare:.2f} wall, {kpi_cpu / max(bare_cpu, 1e-9):.2f} CPU (target 2.00: "
+        f"{'met' if kpi <= 2 * bare else 'MISSED'} on the wall clock); peak memory "
+        f"{memory:,.0f} MiB (target 1024: {'met' if memory < 1024 else 'MISSED'}); medians of "
+        f"{len(imports)} import(s) and {len(kpis)} query round(s) [{load()}]"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--contracts", type=int, default=100)
+    parser.add_argument("--month", default="2026-10")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="imports per engine, each on a fresh database")
+    parser.add_argument("--query-repeat", type=int, default=3, help="KPI / bare-aggregate rounds per import")
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--name", default=None, help="results file name (benchmarks/results/NAME.txt)")
+    args = parser.parse_args(argv)
+    name = args.name or f"ingest_kpis-{args.rows}r-{args.contracts}c"
+    report = Report(name, sys.argv[1:] if argv is None else argv)
+    data = dataset(args.contracts, args.rows, args.month, args.seed)
+    for engine_name in args.engines.split(","):
+        run_engine(engine_name.strip(), data, args, report)
+    report.close()
+
+
+if __name__ == "__main__":
+    main()
