@@ -3,95 +3,43 @@
 Transactions (this is the service layer):
 
 - ``close_period`` rates every active contract in one read (the KPI queries are batched),
-  then writes each contract's draft in its own short transaction. A crash mid-run leaves
-  every contract either fully refreshed or untouched, never half-written; a rerun finishes
-  the job. One transaction per contract (rather than one for the month) also keeps the
-  write lock short, so imports and issuing are not blocked for the whole close.
+  then writes the drafts in transactions of up to ``CHUNK`` contracts. A contract is never
+  split across transactions, so a crash mid-run leaves every draft either fully refreshed
+  or as it was, never half-written; a rerun finishes the job. Why chunks: a transaction
+  per contract costs a commit (and on SQLite a connection) each, which made storing a
+  thousand drafts take tens of seconds here; one transaction for the whole month would
+  hold the write lock (SQLite) and the draft rows (PostgreSQL) for the whole close and lose
+  everything on one failure. A chunk keeps locks short and loses at most one chunk.
 - ``issue`` locks the document row, takes the next number of its series and flips the
   status in one transaction: a rollback gives the number back.
 - ``void`` keeps the number and records why.
 
-Two ``close`` runs at once cannot duplicate a draft: the draft is inserted with
-``ON CONFLICT DO NOTHING`` on the partial unique index ``uq_document_open_invoice`` (one
-non-void invoice per contract and period); the loser then locks the winner's row and
-refreshes it.
+Two ``close`` runs at once cannot duplicate a draft: see ``billing.drafts``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 import pendulum
-from sqlalchemy import Engine, delete, insert, text
+from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from billing.audit import record
 from billing.contracts import ContractInForce, active_contracts
 from billing.db import reading, transaction
-from billing.documents import (
-    ISSUED,
-    DocumentConflict,
-    lines_of,
-    lock_document,
-    money_text,
-    notes_total,
-    terms_of,
-)
+from billing.documents import ISSUED, DocumentConflict, lock_document, money_text, notes_total, terms_of
+from billing.drafts import CloseOutcome, CloseResult, jsonable, store_chunk, store_draft
 from billing.lines import RatedInvoice
-from billing.models import Contract, Document, DocumentLine, ImportBatch, utcnow
-from billing.numbering import dialect_insert, take_number
+from billing.models import Contract, Document, ImportBatch, utcnow
+from billing.numbering import take_number
 from billing.periods import Period
 from billing.terms import ContractTerms
 
-OPEN_INVOICE = "kind = 'invoice' AND status <> 'void'"
-QUANTITY_PLACES = Decimal("0.000001")
-
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class CloseOutcome:
-    contract: str
-    action: str  # created | refreshed | unchanged | skipped
-    document_id: int | None
-    total: Decimal | None = None
-    currency: str | None = None
-    number: str | None = None
-    message: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "contract": self.contract,
-            "action": self.action,
-            "document_id": self.document_id,
-            "number": self.number,
-            "currency": self.currency,
-            "total": None if self.total is None or self.currency is None else money_text(self.total, self.currency),
-            "message": self.message,
-        }
-
-
-@dataclass
-class CloseResult:
-    period: Period
-    data_as_of: int | None
-    outcomes: list[CloseOutcome] = field(default_factory=list)
-
-    def count(self, action: str) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.action == action)
-
-    def as_json(self) -> dict[str, Any]:
-        counts = {a: self.count(a) for a in ("created", "refreshed", "unchanged", "skipped")}
-        return {
-            "period": str(self.period),
-            "data_as_of": self.data_as_of,
-            **counts,
-            "invoices": [outcome.as_json() for outcome in self.outcomes],
-        }
+#: Contracts whose drafts are written in one transaction (see the module docstring).
+CHUNK = 100
 
 
 # -- close ---------------------------------------------------------------------------------
@@ -140,64 +88,18 @@ def store_drafts(
     now: datetime,
     data_as_of: int | None = None,
     on_progress: Progress | None = None,
+    chunk: int = CHUNK,
 ) -> CloseResult:
-    """Store rated invoices as drafts, one transaction per contract."""
+    """Store rated invoices as drafts, ``chunk`` contracts per transaction."""
     result = CloseResult(period, data_as_of)
-    for done, (item, invoice) in enumerate(rated, start=1):
+    for start in range(0, len(rated), chunk):
         with transaction(engine) as session:
-            result.outcomes.append(store_draft(session, item, invoice, actor, now, data_as_of))
+            written = store_chunk(session, rated[start : start + chunk], actor, now, data_as_of)
+        result.outcomes.extend(written)
         if on_progress:
-            on_progress(done, len(rated), item.terms.code)
+            for done, outcome in enumerate(written, start=start + 1):
+                on_progress(done, len(rated), outcome.contract)
     return result
-
-
-def store_draft(
-    session: Session, item: ContractInForce, invoice: RatedInvoice, actor: str, now: datetime, data_as_of: int | None
-) -> CloseOutcome:
-    """Create or refresh the contract's draft for the period (caller's transaction)."""
-    header = _header(item, invoice, now, data_as_of)
-    lines = [_line_row(position, line) for position, line in enumerate(invoice.lines, start=1)]
-    code = item.terms.code
-    created_id = session.execute(
-        dialect_insert(session, Document)
-        .values(kind="invoice", status="draft", created_at=now, **header)
-        .on_conflict_do_nothing(index_elements=["contract_id", "period"], index_where=text(OPEN_INVOICE))
-        .returning(Document.id)  # type: ignore[arg-type]
-    ).scalar_one_or_none()
-    if created_id is not None:
-        _write_lines(session, created_id, lines)
-        record(session, actor, "invoice.drafted", "document", created_id, _audit(header, code), at=now)
-        return CloseOutcome(code, "created", created_id, invoice.total, invoice.currency)
-    draft = session.exec(
-        select(Document)
-        .where(Document.contract_id == item.contract_id, Document.period == str(invoice.period))
-        .where(text(OPEN_INVOICE))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    assert draft.id is not None
-    if draft.status != "draft":
-        return CloseOutcome(
-            code, "skipped", draft.id, draft.total, draft.currency, draft.number_text, f"already {draft.status}"
-        )
-    if _same(draft, header, lines_of(session, draft.id), lines):
-        return CloseOutcome(code, "unchanged", draft.id, invoice.total, invoice.currency)
-    previous = str(draft.total)
-    for name, value in header.items():
-        setattr(draft, name, value)
-    session.add(draft)
-    session.execute(delete(DocumentLine).where(DocumentLine.document_id == draft.id))  # type: ignore[arg-type]
-    _write_lines(session, draft.id, lines)
-    record(
-        session,
-        actor,
-        "invoice.refreshed",
-        "document",
-        draft.id,
-        {**_audit(header, code), "previous_total": previous},
-        at=now,
-    )
-    return CloseOutcome(code, "refreshed", draft.id, invoice.total, invoice.currency)
 
 
 def latest_batch(session: Session) -> int | None:
@@ -213,84 +115,6 @@ def invoiced_contracts(session: Session, period: Period) -> dict[int, Document]:
         )
     ).all()
     return {document.contract_id: document for document in rows}
-
-
-def _header(item: ContractInForce, invoice: RatedInvoice, now: datetime, data_as_of: int | None) -> dict[str, Any]:
-    terms = item.terms
-    return {
-        "contract_id": item.contract_id,
-        "client_id": terms.client.id,
-        "period": str(invoice.period),
-        "series": terms.invoicing.series,
-        "currency": invoice.currency,
-        "subtotal": invoice.subtotal,
-        "tax": invoice.tax,
-        "total": invoice.total,
-        "tax_name": invoice.tax_name,
-        "tax_rate": invoice.tax_rate,
-        "rounding": terms.rounding.value,
-        "terms_version_id": item.version_id,
-        "rated_at": now,
-        "data_as_of": data_as_of,
-        "service_levels": [level.as_json() for level in invoice.service_levels],
-        "kpis": jsonable(invoice.kpis),
-    }
-
-
-def _line_row(position: int, line: Any) -> dict[str, Any]:
-    return {
-        "position": position,
-        "charge": line.charge,
-        "type": str(line.type),
-        "description": line.description[:500],
-        "quantity": _stored_quantity(line.quantity),
-        "unit_price": None if line.unit_price is None else _stored_quantity(line.unit_price),
-        "amount": line.amount,
-        "details": jsonable(line.details),
-    }
-
-
-def _stored_quantity(value: Decimal) -> Decimal:
-    """Quantities keep six decimals in the table; the exact figure stays in ``details``."""
-    return value.quantize(QUANTITY_PLACES, rounding=ROUND_HALF_UP)
-
-
-def _write_lines(session: Session, document_id: int, lines: list[dict[str, Any]]) -> None:
-    if lines:
-        session.execute(insert(DocumentLine), [{**line, "document_id": document_id} for line in lines])
-
-
-def _same(draft: Document, header: dict[str, Any], stored: list[DocumentLine], lines: list[dict[str, Any]]) -> bool:
-    keys = [k for k in header if k != "rated_at"]
-    if any(getattr(draft, k) != header[k] for k in keys):
-        return False
-    current = [{k: getattr(line, k) for k in lines[0]} for line in stored] if lines else []
-    return len(stored) == len(lines) and current == lines
-
-
-def _audit(header: dict[str, Any], code: str) -> dict[str, Any]:
-    return {
-        "contract": code,
-        "period": header["period"],
-        "total": str(header["total"]),
-        "currency": header["currency"],
-        "data_as_of": header["data_as_of"],
-    }
-
-
-def jsonable(value: Any) -> Any:
-    """Decimals and dates as strings, tuples as lists: what a JSON column can hold."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, Decimal | Period):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "as_json"):
-        return value.as_json()
-    return value
 
 
 # -- issue and void --------------------------------------------------------------------------
@@ -408,3 +232,19 @@ def drafts_of_period(engine: Engine, period: Period, kind: str = "invoice") -> l
             .order_by(col(Contract.code))
         ).all()
     return [row for row in rows if row is not None]
+
+
+__all__ = [
+    "CHUNK",
+    "CloseOutcome",
+    "CloseResult",
+    "close_period",
+    "drafts_of_period",
+    "invoiced_contracts",
+    "issue",
+    "jsonable",
+    "latest_batch",
+    "store_draft",
+    "store_drafts",
+    "void",
+]
