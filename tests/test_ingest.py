@@ -357,3 +357,19 @@ def test_an_import_that_stopped_midway_is_completed_by_the_next_one(db, tmp_path
     summary = ingest.import_interactions(db, path)
     assert (summary.imported, summary.duplicates) == (1, 2)
     assert next_contacts(db) == {"s1": epoch("2026-10-02T10:00:00Z"), "s2": None, "s3": None}
+
+
+def test_a_file_that_breaks_midway_keeps_what_came_before(db, tmp_path):
+    load_contract(db, tmp_path)
+    path = csv_file(
+        tmp_path,
+        """
+        u1,ACME-1,voice,c1,2026-10-01T10:00:00Z,5,false,100,human,true,false,,,
+        u2,ACME-1,voice,c1,2026-10-02T10:00:00Z,5,false,100,human,true,false,,,
+    """,
+    )
+    path.write_bytes(path.read_bytes() + b"u3,ACME-1,voice,c\xff\xfe,2026-10-03T10:00:00Z,5,true,,human,,,,,\n")
+    summary = ingest.import_interactions(db, path)
+    assert (summary.imported, summary.rejected) == (2, 1)
+    [problem] = summary.errors
+    assert (problem.line, problem.code) == (4, "malformed_row") and "cannot be read" in problem.message

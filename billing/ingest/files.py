@@ -24,6 +24,14 @@ from billing.problems import Problem, ProblemsError
 csv.field_size_limit(1 << 20)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """Where a file stops being readable (bad encoding, broken quoting): reported as one bad
+    row; the rows before it are imported."""
+
+    reason: str
+
+
 @dataclass
 class RowSource:
     """An open import file: its format, header, and which wanted columns it lacks."""
@@ -45,6 +53,8 @@ class RowSource:
             yield from self._jsonl_rows()
 
     def raw_text(self, raw: Any) -> str:
+        if isinstance(raw, Unreadable):
+            return ""
         if self.format == "jsonl":
             return str(raw).rstrip("\r\n")
         buffer = io.StringIO()
@@ -53,6 +63,8 @@ class RowSource:
 
     def malformed(self, raw: Any) -> str:
         """Why a row that came out without values could not be read."""
+        if isinstance(raw, Unreadable):
+            return raw.reason
         if self.format == "jsonl":
             return "not a JSON object on one line"
         return f"has {len(raw)} fields where the header has {self.width}"
@@ -60,7 +72,7 @@ class RowSource:
     def position(self) -> int:
         """Bytes read so far (approximately: the reader reads ahead), for a progress bar."""
         try:
-            return int(self._handle.buffer.tell())
+            return int(self._handle.tell())
         except (AttributeError, OSError, ValueError):
             return 0
 
@@ -69,7 +81,7 @@ class RowSource:
             self._handle.close()
 
     def _csv_rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
-        reader = csv.reader(self._handle)
+        reader = csv.reader(_decoded(self._handle))
         header = next(reader)
         positions = {name.strip(): index for index, name in enumerate(header)}
         width = self.width = len(header)
@@ -77,19 +89,31 @@ class RowSource:
         present = [p for p in wanted if p is not None]
         pick = _itemgetter(present) if len(present) == len(wanted) else _padded_getter(wanted)
         line = reader.line_num
-        for fields in reader:
-            number = line + 1
-            line = reader.line_num
-            if not fields:
-                continue  # a blank line
-            if len(fields) != width:
-                yield number, (), fields
-                continue
-            yield number, pick(fields), fields
+        try:
+            for fields in reader:
+                number = line + 1
+                line = reader.line_num
+                if not fields:
+                    continue  # a blank line
+                if len(fields) != width:
+                    yield number, (), fields
+                    continue
+                yield number, pick(fields), fields
+        except (csv.Error, UnicodeDecodeError) as exc:
+            yield line + 1, (), Unreadable(f"the rest of the file cannot be read from here: {exc}")
 
     def _jsonl_rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
         columns = self.columns
-        for number, line in enumerate(self._handle, start=1):
+        lines = enumerate(_decoded(self._handle), start=1)
+        number = 0
+        while True:
+            try:
+                number, line = next(lines)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                yield number + 1, (), Unreadable(f"the rest of the file cannot be read from here: {exc}")
+                return
             if not line.strip():
                 continue
             try:
@@ -108,14 +132,13 @@ def open_rows(path: Path, columns: Sequence[str], required: Sequence[str], kind:
     cannot be read or its header lacks a required column."""
     source = str(path)
     try:
-        handle = path.open("r", encoding="utf-8-sig", newline="")
+        handle = path.open("rb")
     except OSError as exc:
         raise ProblemsError([Problem("file", f"cannot read the file: {exc}", source)]) from None
     try:
-        fmt = _format_of(path, handle)
+        first = _first_line(path)
+        fmt = _format_of(path, first)
         if fmt == "csv":
-            first = handle.readline()
-            handle.seek(0)
             if not first.strip():
                 raise ProblemsError(
                     [Problem("empty_file", f"no header: a {kind} CSV starts with its column names", source, 1)]
@@ -146,18 +169,32 @@ def open_rows(path: Path, columns: Sequence[str], required: Sequence[str], kind:
         raise
 
 
-def _format_of(path: Path, handle: Any) -> str:
+def _decoded(handle: Any) -> Iterator[str]:
+    """The file's lines as text, decoded one by one, so a bad byte stops the reading at its
+    own line (everything before it is read) instead of somewhere in an 8 KiB block."""
+    first = True
+    for line in handle:
+        if first:
+            first = False
+            yield line.decode("utf-8-sig")
+        else:
+            yield line.decode("utf-8")
+
+
+def _first_line(path: Path) -> str:
+    """The file's first line, read on its own: a bad byte further down is reported at its row,
+    not as a refusal of the whole file."""
+    with path.open("rb") as raw:
+        return raw.readline().decode("utf-8-sig")
+
+
+def _format_of(path: Path, first: str) -> str:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
-    for line in handle:
-        if line.strip():
-            handle.seek(0)
-            return "jsonl" if line.lstrip().startswith("{") else "csv"
-    handle.seek(0)
-    return "csv"
+    return "jsonl" if first.lstrip().startswith("{") else "csv"
 
 
 def _text(value: Any) -> str:
