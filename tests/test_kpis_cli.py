@@ -100,3 +100,23 @@ def test_workforce_and_client_kpi_imports(db_url: str, tmp_path):
     result = billing(db_url, "kpis", "import-client", str(figures))
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["imported"] == 1
+
+
+def test_rows_for_a_contract_loaded_later_are_retried_from_the_kept_copy(db_url: str, tmp_path):
+    path = csv_file(
+        tmp_path,
+        """
+        w1,GOLD-1,voice,c1,2026-10-05T10:00:00-04:00,10,false,300,human,true,false,5,,90
+    """,
+    )
+    first = billing(db_url, "outcomes", "import", str(path))
+    assert first.exit_code == 1 and "unknown contract 'GOLD-1'" in first.stderr
+    batch = json.loads(first.stdout)["batch"]
+    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    retried = billing(db_url, "outcomes", "retry", "--batch", str(batch))
+    assert retried.exit_code == 0, retried.output
+    assert json.loads(retried.stdout)["imported"] == 1
+    listed = billing(db_url, "outcomes", "rejected", "--all", "--json")
+    assert [r["status"] for r in json.loads(listed.stdout)["data"]] == ["resolved"]
+    shown = json.loads(billing(db_url, "kpis", "GOLD-1", "--period", "2026-10", "--json").stdout)
+    assert shown["kpis"]["offered"] == 1
