@@ -90,7 +90,7 @@ def measure(
 
 
 def _requests_table(requests: Sequence[MeasureRequest], slots: int) -> Any:
-    names = ["req", "contract_id", "lo", "hi", "repeat_window", "exclude_escalated"]
+    names = ["req", "contract_id", "lo", "hi", "hi_window", "repeat_window", "exclude_escalated"]
     names += [f"t{k}" for k in range(slots)]
     rows = []
     for index, request in enumerate(requests):
@@ -102,6 +102,7 @@ def _requests_table(requests: Sequence[MeasureRequest], slots: int) -> Any:
                 request.contract_id,
                 int(lo.timestamp()),
                 int(hi.timestamp()),
+                int(hi.timestamp()) + int(request.repeat_window_days) * DAY_SECONDS,
                 int(request.repeat_window_days) * DAY_SECONDS,
                 1 if request.exclude_escalated else 0,
                 *(int(t) for t in padded),
@@ -222,7 +223,7 @@ def _as_of_source(r: Any, rule: list[Any], as_of_batch: int) -> Any:
             and_(
                 i.contract_id == r.c.contract_id,
                 i.started_at >= r.c.lo,
-                i.started_at < r.c.hi + r.c.repeat_window + 1,
+                i.started_at < r.c.hi_window,
                 i.batch_id <= literal(int(as_of_batch), Integer),
             ),
         )
