@@ -20,6 +20,7 @@ Two ``close`` runs at once cannot duplicate a draft: see ``billing.drafts``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pendulum
@@ -128,34 +129,66 @@ def issue(engine: Engine, document_id: int, actor: str, today: date) -> Document
     ``DocumentConflict``, so two concurrent issues of one draft give one number and one
     conflict. A credit note must still fit within what its invoice has left to credit."""
     with transaction(engine) as session:
-        document = lock_document(session, document_id)
-        if document.status != "draft":
-            raise DocumentConflict(
-                f"document {document_id} is already {document.status}"
-                + (f" as {document.number_text}" if document.number_text else "")
-                + ": only a draft can be issued"
-            )
-        terms = terms_of(session, document)
-        if document.corrects_id is not None:
-            _check_correction(session, document)
-        issue_date, issued_at = _local_day(today, terms)
-        number, number_text = take_number(session, document.series)
-        document.number, document.number_text = number, number_text
-        document.status = "issued"
-        document.issue_date = issue_date
-        document.due_date = issue_date + timedelta(days=terms.invoicing.payment_terms_days)
-        document.issued_at = issued_at
-        session.add(document)
-        session.flush()
-        record(
-            session,
-            actor,
-            f"{document.kind}.issued",
-            "document",
-            document_id,
-            {"number": number_text, "total": str(document.total), "issue_date": issue_date.isoformat()},
-            at=issued_at,
+        return issue_in(session, document_id, actor, today)
+
+
+@dataclass
+class IssueBatch:
+    issued: list[Document] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def issue_many(engine: Engine, document_ids: list[int], actor: str, today: date, chunk: int = CHUNK) -> IssueBatch:
+    """Issue many drafts, ``chunk`` per transaction, each inside its own savepoint: a refused
+    document rolls back alone (its number too, so the series stays gapless) and the rest go
+    on. Documents are taken in (series, id) order, so two batches running at once queue
+    instead of deadlocking."""
+    with reading(engine) as session:
+        rows = session.exec(select(Document.id, Document.series).where(col(Document.id).in_(document_ids))).all()
+    series = {document_id: name for document_id, name in rows}
+    ordered = sorted(dict.fromkeys(document_ids), key=lambda d: (series.get(d, ""), d))
+    batch = IssueBatch()
+    for start in range(0, len(ordered), chunk):
+        with transaction(engine) as session:
+            for document_id in ordered[start : start + chunk]:
+                try:
+                    with session.begin_nested():
+                        batch.issued.append(issue_in(session, document_id, actor, today))
+                except (DocumentConflict, LookupError) as refusal:
+                    batch.refused.append((document_id, str(refusal)))
+    return batch
+
+
+def issue_in(session: Session, document_id: int, actor: str, today: date) -> Document:
+    """``issue`` inside the caller's transaction."""
+    document = lock_document(session, document_id)
+    if document.status != "draft":
+        raise DocumentConflict(
+            f"document {document_id} is already {document.status}"
+            + (f" as {document.number_text}" if document.number_text else "")
+            + ": only a draft can be issued"
         )
+    terms = terms_of(session, document)
+    if document.corrects_id is not None:
+        _check_correction(session, document)
+    issue_date, issued_at = _local_day(today, terms)
+    number, number_text = take_number(session, document.series)
+    document.number, document.number_text = number, number_text
+    document.status = "issued"
+    document.issue_date = issue_date
+    document.due_date = issue_date + timedelta(days=terms.invoicing.payment_terms_days)
+    document.issued_at = issued_at
+    session.add(document)
+    session.flush()
+    record(
+        session,
+        actor,
+        f"{document.kind}.issued",
+        "document",
+        document_id,
+        {"number": number_text, "total": str(document.total), "issue_date": issue_date.isoformat()},
+        at=issued_at,
+    )
     return document
 
 
@@ -238,10 +271,13 @@ __all__ = [
     "CHUNK",
     "CloseOutcome",
     "CloseResult",
+    "IssueBatch",
     "close_period",
     "drafts_of_period",
     "invoiced_contracts",
     "issue",
+    "issue_in",
+    "issue_many",
     "jsonable",
     "latest_batch",
     "store_draft",

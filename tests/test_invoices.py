@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from billing.db import reading
 from billing.documents import DocumentConflict, DocumentNotFound, find_document, lines_of
-from billing.invoices import issue, store_drafts, void
+from billing.invoices import issue, issue_many, store_drafts, void
 from billing.models import AuditEvent, Document, SeriesCounter
 from tests.invoice_helpers import OCTOBER, draft, in_force, load_contract, rated
 
@@ -164,3 +164,20 @@ def test_a_draft_can_be_discarded_without_using_a_number(db: Engine, tmp_path: P
     assert (discarded.status, discarded.number_text) == ("void", None)
     with reading(db) as session:
         assert session.get(SeriesCounter, "F001") is None
+
+
+def test_issuing_a_batch_numbers_the_drafts_and_reports_each_refusal(db: Engine, tmp_path: Path) -> None:
+    for code in ("ACME-1", "ACME-2", "ACME-3"):
+        load_contract(db, tmp_path, code)
+    first, second, third = (draft(db, code, 10) for code in ("ACME-1", "ACME-2", "ACME-3"))
+    issue(db, second, "finance", ISSUE_DAY)  # F001-00000001
+
+    batch = issue_many(db, [third, second, 999, first], "finance", ISSUE_DAY, chunk=2)
+
+    assert [(d.id, d.number_text) for d in batch.issued] == [(first, "F001-00000002"), (third, "F001-00000003")]
+    refused = dict(batch.refused)
+    assert sorted(refused) == [second, 999]
+    assert "already issued as F001-00000001" in refused[second] and "no document 999" in refused[999]
+    with reading(db) as session:
+        assert session.get(SeriesCounter, "F001").last_number == 3  # type: ignore[union-attr]
+    assert [e for e in audit_actions(db, second) if e == "invoice.issued"] == ["invoice.issued"]

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from billing.db import make_engine, reading, transaction
 from billing.documents import DocumentConflict
-from billing.invoices import close_period, issue, store_draft, store_drafts
+from billing.invoices import close_period, issue, issue_many, store_draft, store_drafts
 from billing.models import Document
 from billing.notes import create_credit_note
 from billing.numbering import take_number
@@ -249,3 +249,21 @@ def test_two_concurrent_credits_cannot_together_exceed_the_invoice(pg: Engine, t
 
     assert Decimal("1180.00") in outcomes
     assert any(isinstance(o, str) and "would exceed invoice F001-00000001" in o for o in outcomes), outcomes
+
+
+def test_two_overlapping_batches_issue_each_draft_once_without_deadlock(pg: Engine, tmp_path: Path) -> None:
+    load_contract(pg, tmp_path, "ACME-1")
+    load_contract(pg, tmp_path, "OTHER-1", series="B002", credit_series="BC02", debit_series="BD02")
+    ids = [draft(pg, code, 10, OCTOBER.shift(n)) for n in range(8) for code in ("ACME-1", "OTHER-1")]
+    start = threading.Barrier(2)
+
+    def batch(order: list[int]) -> Any:
+        start.wait()
+        return issue_many(pg, order, "finance", ISSUE_DAY, chunk=3)
+
+    first, second = run_all(lambda: batch(ids), lambda: batch(ids[::-1]))
+
+    issued = [d.number_text for d in first.issued + second.issued]
+    assert sorted(issued) == [f"B002-{n:08d}" for n in range(1, 9)] + [f"F001-{n:08d}" for n in range(1, 9)]
+    assert len(first.refused) + len(second.refused) == len(ids)
+    assert all("already issued" in error for _, error in first.refused + second.refused)

@@ -23,7 +23,7 @@ from billing.documents import (
     list_documents,
     money_text,
 )
-from billing.invoices import CloseResult, close_period, drafts_of_period, issue, void
+from billing.invoices import CloseResult, close_period, drafts_of_period, issue_many, void
 from billing.models import Contract, Document, utcnow
 from billing.money import to_decimal
 from billing.notes import ADJUSTMENT, NoteLine, create_note
@@ -120,8 +120,8 @@ def register(app: typer.Typer) -> None:
         on: str = typer.Option(None, "--date", help="Issue date YYYY-MM-DD (default: today in each contract's zone)"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Number drafts in their series and freeze them. Each is issued on its own: one
-        refusal does not stop the others, but makes the exit status non-zero."""
+        """Number drafts in their series and freeze them. A refusal (not a draft, too much
+        credit) does not stop the others, but makes the exit status non-zero."""
         if all_drafts != bool(period) or (all_drafts and references):
             fail("give draft ids, or --period YYYY-MM --all", 2)
         if not all_drafts and not references:
@@ -228,12 +228,9 @@ def _issue_day(on: str | None) -> date:
 
 
 def _issue_many(ids: list[int], day: date, as_json: bool) -> None:
-    engine, issued, refused = state.engine(), [], []
-    for document_id in ids:
-        try:
-            issued.append(issue(engine, document_id, state.actor, day))
-        except EXPECTED as exc:
-            refused.append({"id": document_id, "error": str(exc)})
+    batch = issue_many(state.engine(), ids, state.actor, day)
+    issued = batch.issued
+    refused = [{"id": document_id, "error": error} for document_id, error in batch.refused]
     if as_json:
         print_json(
             {"issued": [_brief(d) for d in issued], "refused": refused, "count": len(issued)},
