@@ -191,12 +191,12 @@ def _close_with_progress(month: Any, show: bool) -> CloseResult:
     engine, now = state.engine(), utcnow()
     if not show:
         return close_period(engine, month, state.actor, now)
-    columns = (TextColumn("closing {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("close {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task(str(month), total=None)
+        task = progress.add_task(f"{month}: measuring and rating every contract", total=None)
 
         def step(done: int, total: int, code: str) -> None:
-            progress.update(task, completed=done, total=total, description=f"{month} {code}")
+            progress.update(task, completed=done, total=total, description=f"{month}: storing drafts ({code})")
 
         return close_period(engine, month, state.actor, now, on_progress=step)
 
