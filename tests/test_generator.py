@@ -14,8 +14,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
 from billing.contract_language import load_terms_text
+from billing.contracts import load_files
+from billing.ingest import import_interactions, import_workforce
 from billing.periods import Period
 from fixtures.generator import (
     COLUMNS,
@@ -235,3 +238,31 @@ def test_bulk_specs_split_the_rows_exactly_and_their_contracts_load(tmp_path: Pa
         terms, problems = load_terms_text(path.read_text(), str(path))
         assert problems == [], problems
         assert terms is not None and terms.code == spec.contract and terms.timezone == spec.timezone
+
+
+def test_every_generated_row_passes_the_importer(db: Engine, tmp_path: Path) -> None:
+    """Six bulk contracts cover every market and contract shape; CSV and JSON Lines both import
+    without a single rejection, and the workforce feed too."""
+    specs = bulk_specs(contracts=6, rows=4_000, month="2026-10", seed=5)
+    load_files(db, write_bulk_contracts(specs, tmp_path / "contracts"))
+    write_csv(generate_many(specs[:3], seed=5), tmp_path / "first.csv")
+    write_jsonl(generate_many(specs[3:], seed=5), tmp_path / "second.jsonl")
+    write_csv((row for spec in specs for row in generate_workforce(spec, seed=5)), tmp_path / "hours.csv")
+
+    first = import_interactions(db, tmp_path / "first.csv", progress=False)
+    second = import_interactions(db, tmp_path / "second.jsonl", progress=False)
+    hours = import_workforce(db, tmp_path / "hours.csv", progress=False)
+
+    offered = [sum(spec.offered.values()) for spec in specs]
+    assert (first.imported, first.rejected) == (sum(offered[:3]), 0), first.errors
+    assert (second.imported, second.rejected) == (sum(offered[3:]), 0), second.errors
+    assert hours.imported > 0 and hours.rejected == 0, hours.errors
+    with db.connect() as conn:
+        stored = dict(
+            conn.execute(
+                text(
+                    "SELECT c.code, COUNT(*) FROM interaction i JOIN contract c ON c.id = i.contract_id GROUP BY c.code"
+                )
+            ).all()
+        )
+    assert stored == {spec.contract: n for spec, n in zip(specs, offered, strict=True)}
