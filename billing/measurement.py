@@ -234,7 +234,8 @@ def _as_of_source(r: Any, rule: list[Any], as_of_batch: int) -> Any:
 
 
 def _count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    """COUNT(*) FILTER (WHERE ...): both engines skip the aggregate step for other rows."""
+    return func.count().filter(condition)
 
 
 def _cell(row: Any, count: int) -> OutcomeCell:
