@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -181,3 +183,19 @@ def test_issuing_a_batch_numbers_the_drafts_and_reports_each_refusal(db: Engine,
     with reading(db) as session:
         assert session.get(SeriesCounter, "F001").last_number == 3  # type: ignore[union-attr]
     assert [e for e in audit_actions(db, second) if e == "invoice.issued"] == ["invoice.issued"]
+
+
+def test_two_issuers_at_once_share_one_gapless_series_on_either_engine(db: Engine, tmp_path: Path) -> None:
+    load_contract(db, tmp_path, "ACME-1")
+    load_contract(db, tmp_path, "ACME-2")
+    batches = [[draft(db, code, 10, OCTOBER.shift(n)) for n in range(5)] for code in ("ACME-1", "ACME-2")]
+    start = threading.Barrier(2)
+
+    def issue_all(ids: list[int]) -> list[str]:
+        start.wait()
+        return [issue(db, document_id, "finance", ISSUE_DAY).number_text or "" for document_id in ids]
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(issue_all, batches)
+
+    assert sorted(first + second) == [f"F001-{n:08d}" for n in range(1, 11)]
