@@ -9,12 +9,9 @@ columns, the row converter, the natural key, how rows are written, and what runs
 
 from __future__ import annotations
 
-import queue
-import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,6 +20,8 @@ from sqlmodel import Session
 
 from billing.db import transaction
 from billing.ingest.files import RowSource, open_rows
+from billing.ingest.pipeline import Chunk, PreparedChunk, prepared_chunks, progress_bar
+from billing.ingest.rejects import resolve_rejects, supersede
 from billing.models import ImportBatch, RejectedRow, utcnow
 from billing.problems import Problem
 
@@ -96,9 +95,6 @@ class ImportKind(Protocol):
         ...
 
 
-ProgressCallback = Callable[[int], None]
-
-
 def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | None = None) -> ImportSummary:
     """Import ``path``; raise ``ProblemsError`` when the whole file is refused (unreadable,
     missing required columns). Bad rows never stop the file.
@@ -119,14 +115,15 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
             first_new_id = kind.newest_id(session)
             convert = kind.converter(session, source_name, batch_id)
         summary = ImportSummary(batch_id, source_name, kind.name, ignored_columns=rows.ignored_columns)
-        with _progress_bar(path, progress) as advance, _prepared(rows, kind, convert, batch_id) as prepared:
+        prepare = partial(_prepare_chunk, kind, rows, convert, batch_id=batch_id)
+        with progress_bar(path, progress) as advance, prepared_chunks(rows, prepare, CHUNK_ROWS) as prepared:
             for chunk in prepared:
                 with transaction(engine) as session:
                     _store_chunk(session, kind, chunk, batch_id, summary)
                 advance(chunk.position)
         with transaction(engine) as session:
             kind.after(session, batch_id, first_new_id)
-            summary.resolved_earlier_rejects = _resolve_rejects(session, kind)
+            summary.resolved_earlier_rejects = resolve_rejects(session, kind.name, kind.existing_keys)
             session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.id == batch_id)  # type: ignore[arg-type]
@@ -142,64 +139,6 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
     return summary
 
 
-@dataclass
-class PreparedChunk:
-    """One chunk read and validated: rows ready to store, rejected rows ready to keep."""
-
-    good: list[tuple[Any, ...]]
-    bad: list[dict[str, Any]]
-    problems: list[Problem]
-    position: int
-
-
-@contextmanager
-def _prepared(
-    rows: RowSource, kind: ImportKind, convert: Converter, batch_id: int
-) -> Iterator[Iterator[PreparedChunk]]:
-    """Chunks read and validated by a background thread, handed over through a short queue."""
-    handoff: queue.Queue[PreparedChunk | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for chunk in _chunks(rows, CHUNK_ROWS):
-                item = _prepare_chunk(kind, rows, convert, chunk, batch_id)
-                while not stop.is_set():
-                    try:
-                        handoff.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            handoff.put(None)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            handoff.put(exc)
-
-    def consume() -> Iterator[PreparedChunk]:
-        while True:
-            item = handoff.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
-    worker.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        while worker.is_alive():
-            with suppress(queue.Empty):
-                handoff.get(timeout=0.1)
-        worker.join()
-
-
-Chunk = list[tuple[int, tuple[str, ...], Any]]
-
-
 def _recover_unfinished(engine: Engine, kind: ImportKind) -> None:
     """An import that stopped after some chunks (a crash, a kill) committed those rows but not
     the derived data: refresh it now. Refreshing is idempotent, so a batch that is merely still
@@ -213,18 +152,8 @@ def _recover_unfinished(engine: Engine, kind: ImportKind) -> None:
             kind.after(session, batch_id, 0)
 
 
-def _chunks(rows: RowSource, size: int) -> Iterator[Chunk]:
-    chunk: Chunk = []
-    for item in rows.rows():
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _prepare_chunk(kind: ImportKind, rows: RowSource, convert: Converter, chunk: Chunk, batch_id: int) -> PreparedChunk:
+    """Validate one chunk: rows to store, and the bad ones as rejected-row records."""
     good: list[tuple[Any, ...]] = []
     bad: list[dict[str, Any]] = []
     found: list[Problem] = []
@@ -252,7 +181,7 @@ def _store_chunk(
     if chunk.bad:
         summary.rejected += len(chunk.bad)
         summary.errors.extend(chunk.problems[: max(0, SHOWN_ERRORS - len(summary.errors))])
-        _supersede(session, kind.name, [b["row_key"] for b in chunk.bad if b["row_key"]], batch_id)
+        supersede(session, kind.name, [b["row_key"] for b in chunk.bad if b["row_key"]], batch_id)
         session.execute(insert(RejectedRow.__table__), chunk.bad)  # type: ignore[attr-defined]
 
 
@@ -279,56 +208,3 @@ def _rejected(
         "created_at": utcnow(),
         "resolved_at": None,
     }
-
-
-def _supersede(session: Session, kind: str, keys: list[str], batch_id: int) -> None:
-    """An older open rejection of a row rejected again is replaced by the new one."""
-    t = RejectedRow.__table__.c  # type: ignore[attr-defined]
-    for start in range(0, len(keys), 500):
-        session.execute(
-            update(RejectedRow.__table__)  # type: ignore[attr-defined]
-            .where(t.kind == kind, t.status == "open", t.batch_id < batch_id, t.row_key.in_(keys[start : start + 500]))
-            .values(status="superseded", resolved_at=utcnow())
-        )
-
-
-def _resolve_rejects(session: Session, kind: ImportKind) -> int:
-    """Mark open rejected rows resolved when a row with their key is stored now."""
-    t = RejectedRow.__table__.c  # type: ignore[attr-defined]
-    open_rows_ = session.execute(
-        select(t.id, t.row_key).where(t.kind == kind.name, t.status == "open", t.row_key.is_not(None))
-    ).all()
-    if not open_rows_:
-        return 0
-    stored = kind.existing_keys(session, sorted({key for _, key in open_rows_}))
-    ids = [row_id for row_id, key in open_rows_ if key in stored]
-    for start in range(0, len(ids), 500):
-        session.execute(
-            update(RejectedRow.__table__)  # type: ignore[attr-defined]
-            .where(t.id.in_(ids[start : start + 500]))
-            .values(status="resolved", resolved_at=utcnow())
-        )
-    return len(ids)
-
-
-@contextmanager
-def _progress_bar(path: Path, wanted: bool | None) -> Iterator[ProgressCallback]:
-    """A rich progress bar over the file's bytes, only when stderr is a terminal."""
-    show = sys.stderr.isatty() if wanted is None else wanted
-    if not show:
-        yield lambda _done: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
-    total = path.stat().st_size
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"importing {path.name}", total=total)
-        yield lambda done: bar.update(task, completed=done)

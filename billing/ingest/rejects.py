@@ -12,14 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
-from billing.models import RejectedRow
+from billing.models import RejectedRow, utcnow
 
 OPEN = "open"
 
@@ -89,3 +89,33 @@ def _text(value: Any) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     return str(value)
+
+
+def supersede(session: Session, kind: str, keys: list[str], batch_id: int) -> None:
+    """An older open rejection of a row rejected again is replaced by the new one."""
+    t = RejectedRow.__table__.c  # type: ignore[attr-defined]
+    for start in range(0, len(keys), 500):
+        session.execute(
+            update(RejectedRow.__table__)  # type: ignore[attr-defined]
+            .where(t.kind == kind, t.status == "open", t.batch_id < batch_id, t.row_key.in_(keys[start : start + 500]))
+            .values(status="superseded", resolved_at=utcnow())
+        )
+
+
+def resolve_rejects(session: Session, kind: str, existing_keys: Callable[[Session, Sequence[str]], set[str]]) -> int:
+    """Mark open rejected rows resolved when a row with their key is stored now."""
+    t = RejectedRow.__table__.c  # type: ignore[attr-defined]
+    open_rows_ = session.execute(
+        select(t.id, t.row_key).where(t.kind == kind, t.status == "open", t.row_key.is_not(None))
+    ).all()
+    if not open_rows_:
+        return 0
+    stored = existing_keys(session, sorted({key for _, key in open_rows_}))
+    ids = [row_id for row_id, key in open_rows_ if key in stored]
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(RejectedRow.__table__)  # type: ignore[attr-defined]
+            .where(t.id.in_(ids[start : start + 500]))
+            .values(status="resolved", resolved_at=utcnow())
+        )
+    return len(ids)
