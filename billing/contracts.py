@@ -32,7 +32,7 @@ class LoadOutcome:
     action: str  # "created", "amended", "unchanged"
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=16384)
 def terms_from_source(text: str, source: str = "stored") -> ContractTerms:
     """Terms rebuilt from a stored version's verbatim text (validated when it was loaded)."""
     terms, problems = load_terms_text(text, source)

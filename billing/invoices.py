@@ -27,6 +27,7 @@ import pendulum
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
+from billing import collection
 from billing.audit import record
 from billing.contracts import ContractInForce, active_contracts
 from billing.db import reading, transaction
@@ -180,6 +181,9 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
     document.issued_at = issued_at
     session.add(document)
     session.flush()
+    # Collection starts in the same transaction: the document cannot be issued without its
+    # Stripe push queued, nor queued without being issued (the outbox pattern).
+    collection.enqueue(session, document)
     record(
         session,
         actor,
@@ -243,6 +247,8 @@ def void(engine: Engine, document_id: int, reason: str, actor: str, now: datetim
         document.status, document.voided_at, document.void_reason = "void", at, reason.strip()
         session.add(document)
         session.flush()
+        if previous == "issued":
+            collection.enqueue(session, document, collection.VOID)
         record(
             session,
             actor,
