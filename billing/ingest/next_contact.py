@@ -16,7 +16,7 @@ from sqlmodel import Session
 _REFRESH = """
 WITH touched AS (
     SELECT DISTINCT contract_id, customer_id
-    FROM interaction
+    FROM interaction {rowid_range_only}
     WHERE id > :first_new_id AND batch_id = :batch_id AND customer_id IS NOT NULL
 ),
 recomputed AS (
@@ -37,8 +37,11 @@ WHERE interaction.id = recomputed.id
 
 def refresh_next_contacts(session: Session, batch_id: int, first_new_id: int) -> int:
     """Recompute ``next_contact_at`` for every pair the batch touched; returns rows changed."""
-    distinct = "IS NOT" if session.get_bind().dialect.name == "sqlite" else "IS DISTINCT FROM"
-    result = session.execute(
-        text(_REFRESH.format(distinct=distinct)), {"batch_id": batch_id, "first_new_id": first_new_id}
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite would rather walk the whole customer index to get DISTINCT for free than read the
+    # few new rows by rowid: NOT INDEXED keeps a late import of 100 rows from scanning 10M.
+    sql = _REFRESH.format(
+        distinct="IS NOT" if sqlite else "IS DISTINCT FROM", rowid_range_only="NOT INDEXED" if sqlite else ""
     )
+    result = session.execute(text(sql), {"batch_id": batch_id, "first_new_id": first_new_id})
     return int(result.rowcount)  # type: ignore[attr-defined]
