@@ -35,9 +35,11 @@ def register(app: typer.Typer) -> None:
         contracts_dir: Path = typer.Option(REPO / "contracts", "--contracts", help="Contract files to load."),
         seed: int = typer.Option(7, "--seed", help="Seed of the generated outcomes."),
     ) -> None:
-        """Run the month-end job on example clients: import, KPIs, close, issue, credit,
-        reconcile late data, simulate, and write statements. Uses a fresh SQLite database in
-        OUT unless --db is given."""
+        """The month-end job on the example clients, end to end, on a fresh SQLite database.
+
+        Import, KPIs, close, issue, credit, reconcile late data, simulate, and write
+        statements into OUT. With --db, that database is used instead.
+        """
         run_demo(out, contracts_dir, seed)
 
 
