@@ -58,8 +58,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
+        # A bounded page cache (256 MiB). Temporary sort trees stay on disk (the default), so
+        # a window function over millions of rows cannot grow memory with the data.
         cursor.execute("PRAGMA cache_size=-262144")
-        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "begin")
