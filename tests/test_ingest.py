@@ -328,8 +328,8 @@ def test_client_kpis_are_upserted_latest_figure_wins(db, tmp_path):
 
 
 def test_an_import_that_stopped_midway_is_completed_by_the_next_one(db, tmp_path, monkeypatch):
-    """Chunks commit as they go; when a run dies before its end, the next import refreshes
-    the repeat-contact input of the rows that did land."""
+    """Chunks commit as they go, each with its repeat-contact input already right; when a run
+    dies before its end, the next import brings the rest."""
     load_contract(db, tmp_path)
     monkeypatch.setattr(batches, "CHUNK_ROWS", 2)
     path = csv_file(
@@ -352,7 +352,7 @@ def test_an_import_that_stopped_midway_is_completed_by_the_next_one(db, tmp_path
     monkeypatch.setattr(ingest.KINDS["interactions"], "write", dies_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         ingest.import_interactions(db, path)
-    assert next_contacts(db) == {"s1": None, "s2": None}
+    assert next_contacts(db) == {"s1": epoch("2026-10-02T10:00:00Z"), "s2": None}
     monkeypatch.setattr(ingest.KINDS["interactions"], "write", real_write)
     summary = ingest.import_interactions(db, path)
     assert (summary.imported, summary.duplicates) == (1, 2)
@@ -373,3 +373,42 @@ def test_a_file_that_breaks_midway_keeps_what_came_before(db, tmp_path):
     assert (summary.imported, summary.rejected) == (2, 1)
     [problem] = summary.errors
     assert (problem.line, problem.code) == (4, "malformed_row") and "cannot be read" in problem.message
+
+
+def test_next_contact_equals_a_full_recomputation_whatever_the_arrival_order(db, tmp_path, monkeypatch):
+    """Files arriving out of time order, contacts at the same instant, keys repeated inside a
+    file and across files, rows without a customer, chunks cutting through a customer: after
+    every import each contact points at the one after it in (started_at, id) order."""
+    import random
+
+    from sqlalchemy import text
+
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 5)
+    load_contract(db, tmp_path)
+    load_contract(db, tmp_path, code="BETA-1")
+    rng = random.Random(7)
+    for number in range(6):
+        lines = []
+        for _ in range(rng.randint(3, 25)):
+            key = rng.randint(0, 60)  # repeats across and inside files
+            customer = rng.choice(["c1", "c2", "c3", ""])
+            hour = rng.choice([5, 10, 10, 12]) if rng.random() < 0.3 else rng.randint(0, 23)
+            day = rng.randint(1, 9)
+            contract = rng.choice(["ACME-1", "BETA-1"])
+            lines.append(
+                f"k{key},{contract},voice,{customer},2026-10-0{day}T{hour:02d}:00:00Z,5,false,60,human,true,false,,,"
+            )
+        ingest.import_interactions(db, csv_file(tmp_path, "\n".join(lines), f"part{number}.csv"))
+        with Session(db) as s:
+            wrong = s.execute(
+                text(
+                    """SELECT count(*) FROM (
+                        SELECT next_contact_at, CASE WHEN customer_id IS NULL THEN NULL ELSE
+                               LEAD(started_at) OVER (PARTITION BY contract_id, customer_id ORDER BY started_at, id)
+                               END AS expected
+                        FROM interaction) x
+                    WHERE (next_contact_at IS NULL) <> (expected IS NULL) OR next_contact_at <> expected"""
+                )
+            ).scalar_one()
+        assert wrong == 0, f"after file {number}"
+    assert count(db, Interaction, Interaction.next_contact_at.is_not(None)) > 10

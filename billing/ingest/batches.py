@@ -83,7 +83,11 @@ class ImportKind(Protocol):
         ...
 
     def after(self, session: Session, batch_id: int, first_new_id: int) -> None:
-        """Derived data to refresh once the whole file is in (same transaction as the batch's end)."""
+        """Work to do once the whole file is in (same transaction as the batch's end)."""
+        ...
+
+    def recover(self, session: Session, batch_id: int) -> None:
+        """Complete the derived data of a batch that stopped before its end."""
         ...
 
     def existing_keys(self, session: Session, keys: Sequence[str]) -> set[str]:
@@ -140,16 +144,16 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
 
 
 def _recover_unfinished(engine: Engine, kind: ImportKind) -> None:
-    """An import that stopped after some chunks (a crash, a kill) committed those rows but not
-    the derived data: refresh it now. Refreshing is idempotent, so a batch that is merely still
-    running elsewhere is refreshed again by its own end, harmlessly."""
+    """An import that stopped after some chunks (a crash, a kill) committed those rows; derived
+    data a kind completes only at the end is completed now. Recovering is idempotent, so a
+    batch that is merely still running elsewhere is harmlessly recovered again."""
     t = ImportBatch.__table__.c  # type: ignore[attr-defined]
     with transaction(engine) as session:
         unfinished = session.execute(
             select(t.id).where(t.kind == kind.name, t.finished_at.is_(None)).order_by(t.id)
         ).scalars()
         for batch_id in list(unfinished):
-            kind.after(session, batch_id, 0)
+            kind.recover(session, batch_id)
 
 
 def _prepare_chunk(kind: ImportKind, rows: RowSource, convert: Converter, chunk: Chunk, batch_id: int) -> PreparedChunk:

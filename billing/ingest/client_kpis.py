@@ -101,6 +101,9 @@ class ClientKpiKind:
     def after(self, session: Session, batch_id: int, first_new_id: int) -> None:
         return None
 
+    def recover(self, session: Session, batch_id: int) -> None:
+        return None
+
     def existing_keys(self, session: Session, keys: Sequence[str]) -> set[str]:
         contracts = contract_ids(session)
         wanted = []

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from billing.ingest.bulk import contract_ids, is_sqlite, write_rows
-from billing.ingest.next_contact import refresh_next_contacts
+from billing.ingest.bulk import contract_ids, is_sqlite
+from billing.ingest.next_contact import refresh_next_contacts, write_interactions
 from billing.models import Interaction
 from billing.problems import Problem
 
@@ -116,6 +116,7 @@ class InteractionKind:
                     nps_v,
                     _qa(qa, qa_scaled) if qa else None,
                     batch_id,
+                    line,
                 )
                 if (
                     moment.tzinfo is not None
@@ -142,19 +143,22 @@ class InteractionKind:
         return json.dumps([code, iid]) if iid and code else None
 
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
-        return write_rows(session, "interaction", STORED, ("contract_id", "interaction_id"), rows)
+        """Rows are ``STORED`` values then the file line; ``next_contact_at`` is set on the way in."""
+        return write_interactions(session, STORED, rows)
 
     def newest_id(self, session: Session) -> int:
         return int(session.execute(select(func.coalesce(func.max(Interaction.id), 0))).scalar_one())
 
     def after(self, session: Session, batch_id: int, first_new_id: int) -> None:
-        refresh_next_contacts(session, batch_id, first_new_id)
         if not is_sqlite(session):
             # Fresh statistics after a bulk load let PostgreSQL choose the parallel hash
             # aggregate for measurement instead of a plan made for an empty table.
             newest = self.newest_id(session)
             if newest - first_new_id >= ANALYZE_AFTER_ROWS:
                 session.execute(text("ANALYZE interaction"))
+
+    def recover(self, session: Session, batch_id: int) -> None:
+        refresh_next_contacts(session, batch_id, 0)
 
     def existing_keys(self, session: Session, keys: Sequence[str]) -> set[str]:
         wanted: dict[str, list[str]] = {}

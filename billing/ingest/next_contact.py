@@ -1,31 +1,53 @@
 """``Interaction.next_contact_at``: the start of the same customer's next contact on the same
 contract, the input of the repeat-contact rule (a resolution is disqualified when the next
-contact starts within ``repeat_window_days``, even in the next period).
+contact starts within ``repeat_window_days``, even in the next period). Contacts of one
+(contract, customer) pair are ordered by ``(started_at, id)``: of two contacts at the same
+instant, the one stored first points at the other.
 
-After an import, one set-based UPDATE recomputes it with ``LEAD`` over the (contract,
-customer) pairs that import touched, and writes only the rows whose value changed: a late
-contact inserted before existing ones moves its predecessor's value, nothing else moves.
-The pairs are found from the rows the import added (ids above the newest id before it).
+Each chunk is written with its values already set, so a load never rewrites what it just
+inserted (``write_interactions``):
+
+1. rows whose key is stored already, or seen earlier in the chunk, are left out;
+2. for every (contract, customer) pair the chunk touches, the pair's last stored contact is
+   found through the customer index (one seek per pair);
+3. rows go in, in file order (so ids keep the file's order for ties), each pointing at the
+   next row of its pair in the chunk: right whenever no stored contact of the pair is later
+   than the chunk's first one, which is the case of every load in time order. PostgreSQL
+   computes this with ``LEAD`` over a staging table filled by ``COPY``; SQLite in one
+   dictionary pass over the tuples before its ``executemany`` (binding every row twice, into
+   a staging table and out again, costs more than the pass);
+4. the pair's last stored contact now points at the chunk's first one (usually the only
+   stored row a load changes);
+5. a pair that got a contact older than its last stored one (a late contact) is recomputed
+   whole with ``LEAD`` over all its rows (``_REFRESH``), writing only changed rows.
+
+Writers take a lock first (SQLite's ``BEGIN IMMEDIATE``; an advisory transaction lock on
+PostgreSQL), so two imports never compute from each other's half-written pairs.
+``refresh_next_contacts`` recomputes the pairs of a whole batch: an import cut off by an
+older version of this code is completed with it.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import text
 from sqlmodel import Session
 
+#: Any constant identifies the interaction writers' advisory lock on PostgreSQL.
+_WRITER_LOCK = 0x1A7E_C0DE
+
 _REFRESH = """
-WITH touched AS (
-    SELECT DISTINCT contract_id, customer_id
-    FROM interaction {rowid_range_only}
-    WHERE id > :first_new_id AND batch_id = :batch_id AND customer_id IS NOT NULL
-),
+WITH touched AS ({touched}),
 recomputed AS (
     SELECT i.id,
            LEAD(i.started_at) OVER (
                PARTITION BY i.contract_id, i.customer_id ORDER BY i.started_at, i.id
            ) AS next_at
-    FROM interaction i
-    JOIN touched t ON t.contract_id = i.contract_id AND t.customer_id = i.customer_id
+    FROM touched t CROSS JOIN interaction i  -- SQLite: the few pairs drive, the index serves
+    WHERE i.contract_id = t.contract_id AND i.customer_id = t.customer_id
 )
 UPDATE interaction
 SET next_contact_at = recomputed.next_at
@@ -34,14 +56,198 @@ WHERE interaction.id = recomputed.id
   AND interaction.next_contact_at {distinct} recomputed.next_at
 """
 
+_BATCH_PAIRS = """
+    SELECT DISTINCT contract_id, customer_id
+    FROM interaction {rowid_range_only}
+    WHERE id > :first_new_id AND batch_id = :batch_id AND customer_id IS NOT NULL
+"""
+
+#: For one chunk's statements (PostgreSQL): each is driven by the chunk's few thousand keys
+#: through an index, but the planner, with no statistics on the staging tables, would rather
+#: hash the whole interaction table and JIT-compile that plan, on every chunk; and the chunk's
+#: sorts (its pairs for LEAD, then file order) should stay in memory.
+_CHUNK_SETTINGS = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off", "work_mem": "'64MB'"}
+_TUNE = "; ".join(f"SET LOCAL {name} TO {value}" for name, value in _CHUNK_SETTINGS.items())
+_UNTUNE = "; ".join(f"SET LOCAL {name} TO DEFAULT" for name in _CHUNK_SETTINGS)
+
+#: The id of a touched pair's last stored contact, in (started_at, id) order: one index seek.
+_LAST_STORED = """
+    SELECT i.id FROM interaction i
+    WHERE i.contract_id = stage_touched.contract_id AND i.customer_id = stage_touched.customer_id
+    ORDER BY i.started_at DESC, i.id DESC LIMIT 1
+"""
+
+_LATE_PAIRS = """
+    SELECT t.contract_id, t.customer_id
+    FROM stage_touched t JOIN interaction p ON p.id = t.last_id
+    WHERE p.started_at > t.first_new
+"""
+
 
 def refresh_next_contacts(session: Session, batch_id: int, first_new_id: int) -> int:
     """Recompute ``next_contact_at`` for every pair the batch touched; returns rows changed."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    sqlite = _is_sqlite(session)
     # SQLite would rather walk the whole customer index to get DISTINCT for free than read the
     # few new rows by rowid: NOT INDEXED keeps a late import of 100 rows from scanning 10M.
-    sql = _REFRESH.format(
-        distinct="IS NOT" if sqlite else "IS DISTINCT FROM", rowid_range_only="NOT INDEXED" if sqlite else ""
+    touched = _BATCH_PAIRS.format(rowid_range_only="NOT INDEXED" if sqlite else "")
+    result = session.execute(
+        text(_REFRESH.format(touched=touched, distinct=_distinct(sqlite))),
+        {"batch_id": batch_id, "first_new_id": first_new_id},
     )
-    result = session.execute(text(sql), {"batch_id": batch_id, "first_new_id": first_new_id})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def write_interactions(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
+    """Insert new ``rows`` (``columns`` values, then the file line) with ``next_contact_at``
+    set, fixing the stored contacts they follow; returns how many rows were new. A key seen
+    twice in ``rows`` keeps its first row; a key stored already is skipped."""
+    if not rows:
+        return 0
+    unique = _first_of_each_key(rows)
+    if _is_sqlite(session):
+        return _write_sqlite(session, columns, unique)
+    return _write_postgresql(session, columns, unique)
+
+
+def _write_sqlite(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
+    """SQLite: the chunk's own chains from the tuples, then one ``executemany``."""
+    driver: Any = session.connection().connection.driver_connection
+    run = session.connection().exec_driver_sql
+    started = [row[4] for row in rows]
+    chains: dict[tuple[Any, Any], list[int]] = {}
+    chain_of = chains.get
+    for index, row in enumerate(rows):
+        customer = row[3]
+        if customer is not None:
+            pair = (row[0], customer)
+            chain = chain_of(pair)
+            if chain is None:
+                chains[pair] = [index]
+            else:
+                chain.append(index)
+    following: list[Any] = [None] * len(rows)
+    firsts = []
+    for (contract, customer), chain in chains.items():
+        if len(chain) > 1:
+            chain.sort(key=started.__getitem__)  # stable: same-instant contacts keep file order
+            for before, after in itertools.pairwise(chain):
+                following[before] = started[after]
+        firsts.append((contract, customer, started[chain[0]]))
+    stored_contracts = {
+        contract
+        for contract in {pair[0] for pair in chains}
+        if driver.execute("SELECT 1 FROM interaction WHERE contract_id = ? LIMIT 1", (contract,)).fetchone()
+    }
+    firsts = [first for first in firsts if first[0] in stored_contracts]
+    if firsts:
+        driver.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS stage_touched "
+            "(contract_id INTEGER, customer_id TEXT, first_new INTEGER, last_id INTEGER)"
+        )
+        driver.executemany("INSERT INTO stage_touched (contract_id, customer_id, first_new) VALUES (?, ?, ?)", firsts)
+        run(f"UPDATE stage_touched SET last_id = ({_LAST_STORED})")
+    names = ", ".join((*columns, "next_contact_at"))
+    marks = ", ".join("?" for _ in range(len(columns) + 1))
+    width = len(columns)
+    before = driver.total_changes
+    driver.executemany(
+        f"INSERT INTO interaction ({names}) VALUES ({marks}) ON CONFLICT (contract_id, interaction_id) DO NOTHING",
+        [row[:width] + (nxt,) for row, nxt in zip(rows, following, strict=True)],  # noqa: RUF005 (faster)
+    )
+    inserted = int(driver.total_changes - before)
+    if firsts and inserted:
+        _link_stored(run, sqlite=True, all_new=inserted == len(rows))
+    if firsts:
+        run("DELETE FROM stage_touched")
+    return inserted
+
+
+def _write_postgresql(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
+    """PostgreSQL: ``COPY`` into a staging table, then the chain is computed by the server."""
+    staged = (*columns, "seq")
+    names = ", ".join(columns)
+    driver: Any = session.connection().connection.driver_connection
+    driver.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITER_LOCK,))
+    driver.execute(_TUNE)
+    driver.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS stage_interaction ON COMMIT DELETE ROWS AS "
+        f"SELECT {names}, 0::bigint AS seq FROM interaction WITH NO DATA"
+    )
+    driver.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS stage_touched "
+        "(contract_id bigint, customer_id text, first_new bigint, last_id bigint) ON COMMIT DELETE ROWS"
+    )
+    with driver.cursor() as cursor, cursor.copy(f"COPY stage_interaction ({', '.join(staged)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    run = session.connection().exec_driver_sql
+    stored = run(
+        "DELETE FROM stage_interaction WHERE EXISTS (SELECT 1 FROM interaction i "
+        "WHERE i.contract_id = stage_interaction.contract_id AND i.interaction_id = stage_interaction.interaction_id)"
+    ).rowcount
+    if stored == len(rows):
+        run("DELETE FROM stage_interaction")
+        driver.execute(_UNTUNE)
+        return 0
+    run(
+        f"""INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
+        SELECT g.contract_id, g.customer_id, g.first_new, ({_LAST_STORED.replace("stage_touched", "g")})
+        FROM (SELECT contract_id, customer_id, MIN(started_at) AS first_new
+              FROM stage_interaction WHERE customer_id IS NOT NULL
+              GROUP BY contract_id, customer_id) g"""
+    )
+    inserted = run(
+        f"""INSERT INTO interaction ({names}, next_contact_at)
+        SELECT {names}, CASE WHEN customer_id IS NULL THEN NULL ELSE
+               LEAD(started_at) OVER (PARTITION BY contract_id, customer_id ORDER BY started_at, seq) END
+        FROM stage_interaction ORDER BY seq
+        ON CONFLICT (contract_id, interaction_id) DO NOTHING"""
+    ).rowcount
+    if inserted:
+        _link_stored(run, sqlite=False, all_new=inserted == len(rows) - stored)
+    run("DELETE FROM stage_interaction")
+    run("DELETE FROM stage_touched")
+    driver.execute(_UNTUNE)
+    return int(inserted)
+
+
+def _link_stored(run: Any, sqlite: bool, all_new: bool) -> None:
+    """After the chunk's rows are in: point each pair's last stored contact at the chunk's
+    first, and recompute whole the pairs that got a late contact. When some rows were not
+    new after all (a key stored between the check and the insert), every touched pair is
+    recomputed whole: their chains were computed with rows that did not go in."""
+    if all_new:
+        # The last stored contact had no next one; the chunk's first contact follows it now.
+        run(
+            "UPDATE interaction SET next_contact_at = t.first_new FROM stage_touched t "
+            "WHERE interaction.id = t.last_id AND interaction.started_at <= t.first_new"
+        )
+        if not run(f"SELECT EXISTS ({_LATE_PAIRS})").scalar():
+            return
+        touched = _LATE_PAIRS
+    else:
+        touched = "SELECT contract_id, customer_id FROM stage_touched"
+    run(_REFRESH.format(touched=touched, distinct=_distinct(sqlite)))
+
+
+def _first_of_each_key(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows keep file order; of a (contract, interaction id) seen twice, the first counts."""
+    keys = {(row[0], row[1]) for row in rows}
+    if len(keys) == len(rows):
+        return rows
+    seen: set[tuple[Any, Any]] = set()
+    unique = []
+    for row in rows:
+        key = (row[0], row[1])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _distinct(sqlite: bool) -> str:
+    return "IS NOT" if sqlite else "IS DISTINCT FROM"
