@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import get_currency_precision, list_currencies
@@ -22,6 +22,7 @@ def currency(code: str) -> Currency:
     return Currency(code, get_currency_precision(code))
 
 
+@lru_cache(maxsize=256)
 def is_known_locale(tag: str) -> bool:
     try:
         Locale.parse(tag)

@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///billing.db"
+READ_ONLY = "billing_read_only"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -65,7 +66,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take a deferred BEGIN: in WAL mode they read a snapshot and never block a writer.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -81,10 +83,18 @@ def transaction(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Session]:
+def reading(engine: Engine, snapshot: bool = False) -> Iterator[Session]:
     """A session for reads; nothing it does is committed. Closing (not rolling back) keeps
-    the loaded objects readable after the block."""
+    the loaded objects readable after the block.
+
+    ``snapshot``: every statement sees the same committed state (PostgreSQL REPEATABLE READ;
+    a SQLite read transaction in WAL mode is a snapshot already), for work that must read
+    measurements and the newest import batch consistently while imports run."""
     with Session(engine, expire_on_commit=False) as session:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if snapshot and engine.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        session.connection(execution_options=options)
         yield session
 
 

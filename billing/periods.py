@@ -11,6 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 import pendulum
 
@@ -109,6 +110,7 @@ def _utc(moment: pendulum.DateTime) -> datetime:
     return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
 
 
+@lru_cache(maxsize=1024)
 def is_valid_timezone(name: str) -> bool:
     try:
         pendulum.timezone(name)
