@@ -7,7 +7,7 @@ instant, the one stored first points at the other.
 Each chunk is written with its values already set, so a load never rewrites what it just
 inserted (``write_interactions``):
 
-1. rows whose key is stored already, or seen earlier in the chunk, are left out;
+1. of a key seen twice in the chunk, the first row counts;
 2. for every (contract, customer) pair the chunk touches, the pair's last stored contact is
    found through the customer index (one seek per pair);
 3. rows go in, in file order (so ids keep the file's order for ties), each pointing at the
@@ -19,7 +19,11 @@ inserted (``write_interactions``):
 4. the pair's last stored contact now points at the chunk's first one (usually the only
    stored row a load changes);
 5. a pair that got a contact older than its last stored one (a late contact) is recomputed
-   whole with ``LEAD`` over all its rows (``_REFRESH``), writing only changed rows.
+   whole with ``LEAD`` over all its rows (``_REFRESH``), writing only changed rows. So is
+   every touched pair of a chunk whose keys were partly stored already (an overlapping file):
+   its chains were computed with rows that did not go in. A chunk whose keys were all stored
+   (a re-import) changes nothing. Checking keys up front instead would probe the unique
+   index twice for every row of every fresh load.
 
 Writers take a lock first (SQLite's ``BEGIN IMMEDIATE``; an advisory transaction lock on
 PostgreSQL), so two imports never compute from each other's half-written pairs.
@@ -181,14 +185,6 @@ def _write_postgresql(session: Session, columns: Sequence[str], rows: list[tuple
         for row in rows:
             copy.write_row(row)
     run = session.connection().exec_driver_sql
-    stored = run(
-        "DELETE FROM stage_interaction WHERE EXISTS (SELECT 1 FROM interaction i "
-        "WHERE i.contract_id = stage_interaction.contract_id AND i.interaction_id = stage_interaction.interaction_id)"
-    ).rowcount
-    if stored == len(rows):
-        run("DELETE FROM stage_interaction")
-        driver.execute(_UNTUNE)
-        return 0
     run(
         f"""INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
         SELECT g.contract_id, g.customer_id, g.first_new, ({_LAST_STORED.replace("stage_touched", "g")})
@@ -204,7 +200,7 @@ def _write_postgresql(session: Session, columns: Sequence[str], rows: list[tuple
         ON CONFLICT (contract_id, interaction_id) DO NOTHING"""
     ).rowcount
     if inserted:
-        _link_stored(run, sqlite=False, all_new=inserted == len(rows) - stored)
+        _link_stored(run, sqlite=False, all_new=inserted == len(rows))
     run("DELETE FROM stage_interaction")
     run("DELETE FROM stage_touched")
     driver.execute(_UNTUNE)
