@@ -91,6 +91,8 @@ _LATE_PAIRS = """
 def refresh_next_contacts(session: Session, batch_id: int, first_new_id: int) -> int:
     """Recompute ``next_contact_at`` for every pair the batch touched; returns rows changed."""
     sqlite = _is_sqlite(session)
+    if not sqlite:  # not while another import writes its chunks (SQLite: BEGIN IMMEDIATE)
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _WRITER_LOCK})
     # SQLite would rather walk the whole customer index to get DISTINCT for free than read the
     # few new rows by rowid: NOT INDEXED keeps a late import of 100 rows from scanning 10M.
     touched = _BATCH_PAIRS.format(rowid_range_only="NOT INDEXED" if sqlite else "")
