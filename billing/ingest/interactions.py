@@ -43,23 +43,8 @@ COLUMNS = (
     "qa_score",
 )
 REQUIRED = ("interaction_id", "contract", "channel", "started_at", "wait_seconds", "abandoned")
-STORED = (
-    "contract_id",
-    "interaction_id",
-    "channel",
-    "customer_id",
-    "started_at",
-    "wait_seconds",
-    "abandoned",
-    "handle_seconds",
-    "handled_by",
-    "resolved",
-    "escalated",
-    "csat",
-    "nps",
-    "qa_score",
-    "batch_id",
-)
+#: Columns written to the interaction table: the file's columns with the contract resolved to its id.
+STORED = ("contract_id", "interaction_id", *COLUMNS[2:], "batch_id")
 MAX_SECONDS = 2**31 - 1
 ANALYZE_AFTER_ROWS = 10_000
 TEXT_LIMITS = {"interaction_id": 100, "channel": 30, "customer_id": 100}
