@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from billing.cli.common import console, state
 from billing.db import database_url, get_engine, migrate, reading
+from billing.models import Document
 from billing.periods import Period
+
+if TYPE_CHECKING:
+    from fixtures.profiles import GenerationSpec
 
 REPO = Path(__file__).resolve().parents[2]
 ACTOR = "demo"
@@ -88,7 +95,7 @@ def _fresh_sqlite(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _load_contracts(engine, paths: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def _load_contracts(engine: Engine, paths: list[Path]) -> None:
     from billing.contracts import load_files
 
     for outcome in load_files(engine, paths, actor=ACTOR):
@@ -99,7 +106,7 @@ def _load_contracts(engine, paths: list[Path]) -> None:  # type: ignore[no-untyp
         )
 
 
-def _import_outcomes(engine, specs, seed: int, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _import_outcomes(engine: Engine, specs: list[GenerationSpec], seed: int, out: Path) -> None:
     from billing.ingest import import_interactions, import_workforce
     from fixtures.generator import COLUMNS, WORKFORCE_COLUMNS, generate_many, write_csv
     from fixtures.generator import generate_workforce as workforce_rows
@@ -114,7 +121,7 @@ def _import_outcomes(engine, specs, seed: int, out: Path) -> None:  # type: igno
         console.print(f"  {path.name}: {json.dumps(summary.as_json())}", highlight=False)
 
 
-def _show_kpis(engine, codes: list[str], period: Period) -> None:  # type: ignore[no-untyped-def]
+def _show_kpis(engine: Engine, codes: list[str], period: Period) -> None:
     from billing.contracts import terms_in_force
     from billing.kpi import kpi_report
     from billing.rating_service import outcomes_for
@@ -145,7 +152,7 @@ def _show_kpis(engine, codes: list[str], period: Period) -> None:  # type: ignor
     console.print(table)
 
 
-def _close_and_issue(engine, period: Period) -> list[str]:  # type: ignore[no-untyped-def]
+def _close_and_issue(engine: Engine, period: Period) -> list[str]:
     from billing.invoices import close_period, drafts_of_period, issue
 
     issue_day = period.next().first_day + timedelta(days=2)
@@ -186,7 +193,7 @@ def _close_and_issue(engine, period: Period) -> list[str]:  # type: ignore[no-un
     return numbers
 
 
-def _money_formatter(code: str):  # type: ignore[no-untyped-def]
+def _money_formatter(code: str) -> Callable[[Decimal], str]:
     from billing.currencies import currency
     from billing.money import quantum
 
@@ -194,7 +201,7 @@ def _money_formatter(code: str):  # type: ignore[no-untyped-def]
     return lambda value: str(Decimal(value).quantize(step))
 
 
-def _invoice_of(engine, code: str, period: Period):  # type: ignore[no-untyped-def]
+def _invoice_of(engine: Engine, code: str, period: Period) -> Document:
     from billing.models import Contract, Document
 
     with reading(engine) as session:
@@ -210,11 +217,12 @@ def _invoice_of(engine, code: str, period: Period):  # type: ignore[no-untyped-d
         ).one()
 
 
-def _goodwill_credit(engine, period: Period) -> None:  # type: ignore[no-untyped-def]
+def _goodwill_credit(engine: Engine, period: Period) -> None:
     from billing.invoices import issue
     from billing.notes import create_credit_note
 
     invoice = _invoice_of(engine, "TIBERICA-2026", period)
+    assert invoice.id is not None
     note = create_credit_note(
         engine, invoice.id, ACTOR, "Compensación por caída de la plataforma de correo", amount=Decimal("250.00")
     )
@@ -229,7 +237,7 @@ def _goodwill_credit(engine, period: Period) -> None:  # type: ignore[no-untyped
     )
 
 
-def _late_data(engine, period: Period, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _late_data(engine: Engine, period: Period, out: Path) -> None:
     """Interactions of ``period`` that a vendor delivered after the invoice was issued, and
     customers coming back early next month after a contact that was billed as resolved."""
     from billing.ingest import import_interactions
@@ -308,7 +316,7 @@ def _late_data(engine, period: Period, out: Path) -> None:  # type: ignore[no-un
     )
 
 
-def _reconcile(engine, period: Period) -> None:  # type: ignore[no-untyped-def]
+def _reconcile(engine: Engine, period: Period) -> None:
     from billing.invoices import issue
     from billing.reconcile_service import reconcile_period
 
@@ -331,7 +339,7 @@ def _reconcile(engine, period: Period) -> None:  # type: ignore[no-untyped-def]
             )
 
 
-def _simulate(engine, alternatives: Path, months: list[Period], out: Path) -> None:  # type: ignore[no-untyped-def]
+def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Path) -> None:
     from billing.simulate_service import read_alternatives, simulate_contract
     from billing.simulation_report import simulation_html
 
@@ -356,7 +364,7 @@ def _simulate(engine, alternatives: Path, months: list[Period], out: Path) -> No
     console.print(f"  report: {report}", highlight=False)
 
 
-def _statements(engine, months: list[Period], out: Path) -> None:  # type: ignore[no-untyped-def]
+def _statements(engine: Engine, months: list[Period], out: Path) -> None:
     from billing.cli.common import print_json  # noqa: F401  (same JSON encoder as the CLI)
     from billing.models import Client
     from billing.rendering import pdf, statement_html
