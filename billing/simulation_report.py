@@ -66,11 +66,11 @@ def _scale(top: Decimal) -> tuple[Decimal, list[Decimal]]:
 
 
 def _legend(entries: list[tuple[str, str]]) -> tuple[tuple[str, str, float], ...]:
-    """Legend entries side by side, each as wide as its name (about 6 px a character)."""
+    """Legend entries side by side, each as wide as its name (about 7 px a character at 10 px)."""
     out, x = [], float(LEFT)
     for name, colour in entries:
         out.append((name, colour, x))
-        x += 24 + 6 * len(name)
+        x += 24 + 7 * len(name)
     return tuple(out)
 
 
