@@ -121,18 +121,7 @@ def _outcomes_query(requests: Sequence[MeasureRequest], slots: int, as_of_batch:
             select(
                 r.c.req,
                 *rule,
-                i.channel,
-                i.handled_by,
-                i.started_at,
-                i.wait_seconds,
-                i.abandoned,
-                i.handle_seconds,
-                i.customer_id,
-                i.resolved,
-                i.escalated,
-                i.csat,
-                i.nps,
-                i.qa_score,
+                *_measured_columns(i),
                 i.next_contact_at,
                 i.batch_id,
             )
@@ -202,18 +191,7 @@ def _as_of_source(r: Any, rule: list[Any], as_of_batch: int) -> Any:
             r.c.req,
             r.c.hi,
             *rule,
-            i.channel,
-            i.handled_by,
-            i.started_at,
-            i.wait_seconds,
-            i.abandoned,
-            i.handle_seconds,
-            i.customer_id,
-            i.resolved,
-            i.escalated,
-            i.csat,
-            i.nps,
-            i.qa_score,
+            *_measured_columns(i),
             next_contact,
             i.batch_id,
         )
@@ -231,6 +209,25 @@ def _as_of_source(r: Any, rule: list[Any], as_of_batch: int) -> Any:
     )
     w = window.c
     return select(*[c for c in w if c.name != "hi"]).where(w.started_at < w.hi).subquery("measured")
+
+
+def _measured_columns(i: Any) -> list[Any]:
+    """The interaction columns every measurement reads (the next contact comes separately:
+    stored, or recomputed as of a batch)."""
+    return [
+        i.channel,
+        i.handled_by,
+        i.started_at,
+        i.wait_seconds,
+        i.abandoned,
+        i.handle_seconds,
+        i.customer_id,
+        i.resolved,
+        i.escalated,
+        i.csat,
+        i.nps,
+        i.qa_score,
+    ]
 
 
 def _count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -9,7 +9,8 @@ a key repeated inside the same file, which is how imports stay idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
@@ -63,3 +64,26 @@ def contract_ids(session: Session) -> dict[str, int]:
 
     table = Contract.__table__.c  # type: ignore[attr-defined]
     return {str(code): int(cid) for code, cid in session.execute(select(table.code, table.id))}
+
+
+#: ``bad(column, code, message)``: how a converter records one problem of the current row.
+Report = Callable[[str, str, str], None]
+
+
+def check_contract(code: str, contracts: dict[str, int], bad: Report) -> None:
+    """The row's contract code is present and loaded."""
+    if not code:
+        bad("contract", "missing_value", "is required")
+    elif code not in contracts:
+        bad("contract", "unknown_contract", f"unknown contract {code!r}: load the contract first")
+
+
+def exact_number(text: str, scale: Decimal) -> Decimal | None:
+    """A finite decimal with no more places than ``scale`` allows, or None."""
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number != number.quantize(scale):
+        return None
+    return number

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
-from billing.ingest.bulk import contract_ids, is_sqlite, write_rows
+from billing.ingest.bulk import check_contract, contract_ids, exact_number, is_sqlite, write_rows
 from billing.models import ClientKpi
 from billing.periods import Period
 from billing.problems import Problem
@@ -55,24 +55,18 @@ class ClientKpiKind:
             def bad(column: str, code_: str, message: str) -> None:
                 problems.append(Problem(code_, message, source, line, column))
 
-            if not code:
-                bad("contract", "missing_value", "is required")
-            elif code not in contracts:
-                bad("contract", "unknown_contract", f"unknown contract {code!r}: load the contract first")
+            check_contract(code, contracts, bad)
             try:
                 period = str(Period.parse(period_text))
             except ValueError:
                 bad("period", "bad_period", f"{period_text!r} is not a period (YYYY-MM)")
             if metric not in METRICS:
                 bad("metric", "unknown_metric", f"{metric!r} is not a KPI ({', '.join(METRICS)})")
-            value = None
-            try:
-                value = Decimal(value_text)
-                if not value.is_finite() or value != value.quantize(VALUE_SCALE) or abs(value) >= 10**14:
-                    raise InvalidOperation
-            except (InvalidOperation, ValueError):
-                bad("value", "bad_number", f"{value_text!r} is not a number with at most 4 decimals")
+            value = exact_number(value_text, VALUE_SCALE)
+            if value is not None and abs(value) >= 10**14:
                 value = None
+            if value is None:
+                bad("value", "bad_number", f"{value_text!r} is not a number with at most 4 decimals")
             if problems or value is None:
                 return None, problems
             stored = int(value / VALUE_SCALE) if scaled else value

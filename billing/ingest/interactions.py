@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from billing.ingest.bulk import contract_ids, is_sqlite
+from billing.ingest.bulk import check_contract, contract_ids, is_sqlite
 from billing.ingest.next_contact import refresh_next_contacts, write_interactions
 from billing.models import Interaction
 from billing.problems import Problem
@@ -186,8 +186,8 @@ def _problems(values: tuple[str, ...], line: int, source: str, contracts: dict[s
     for column, limit in TEXT_LIMITS.items():
         if len(v[column]) > limit:
             bad(column, "too_long", f"is longer than {limit} characters")
-    if v["contract"] and v["contract"] not in contracts:
-        bad("contract", "unknown_contract", f"unknown contract {v['contract']!r}: load the contract first")
+    if v["contract"]:  # a missing one is reported with the other required columns
+        check_contract(v["contract"], contracts, bad)
     if v["started_at"]:
         try:
             moment = datetime.fromisoformat(v["started_at"])

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
-from billing.ingest.bulk import contract_ids, is_sqlite, write_rows
+from billing.ingest.bulk import check_contract, contract_ids, exact_number, is_sqlite, write_rows
 from billing.models import WorkforceEntry
 from billing.problems import Problem
 
@@ -39,10 +39,7 @@ class WorkforceKind:
             def bad(column: str, code_: str, message: str) -> None:
                 problems.append(Problem(code_, message, source, line, column))
 
-            if not code:
-                bad("contract", "missing_value", "is required")
-            elif code not in contracts:
-                bad("contract", "unknown_contract", f"unknown contract {code!r}: load the contract first")
+            check_contract(code, contracts, bad)
             day = None
             try:
                 day = date.fromisoformat(day_text)
@@ -52,14 +49,9 @@ class WorkforceKind:
                 bad("agent_id", "missing_value", "is required")
             elif len(agent) > 100:
                 bad("agent_id", "too_long", "is longer than 100 characters")
-            hours = None
-            try:
-                hours = Decimal(hours_text)
-                if not hours.is_finite() or hours != hours.quantize(HOURS_SCALE):
-                    raise InvalidOperation
-            except (InvalidOperation, ValueError):
+            hours = exact_number(hours_text, HOURS_SCALE)
+            if hours is None:
                 bad("productive_hours", "bad_number", f"{hours_text!r} is not a number with at most 4 decimals")
-                hours = None
             if hours is not None and not Decimal(0) <= hours <= DAY_HOURS:
                 bad("productive_hours", "out_of_range", f"{hours} is outside 0-24 hours for one agent and day")
             if problems or day is None or hours is None:
