@@ -115,6 +115,12 @@ def test_a_draft_stays_editable(db: Engine, tmp_path: Path) -> None:
     load_contract(db, tmp_path)
     document_id = draft(db, "ACME-1", 1)
     with db.begin() as conn:
-        conn.execute(text("UPDATE document_line SET description = 'x' WHERE document_id = :id"), {"id": document_id})
+        edited = conn.execute(
+            text("UPDATE document_line SET description = 'x' WHERE document_id = :id"), {"id": document_id}
+        )
+        assert edited.rowcount >= 1
         conn.execute(text("DELETE FROM document_line WHERE document_id = :id"), {"id": document_id})
         conn.execute(text("DELETE FROM document WHERE id = :id"), {"id": document_id})
+    with db.connect() as conn:
+        left = conn.execute(text("SELECT COUNT(*) FROM document WHERE id = :id"), {"id": document_id}).scalar_one()
+    assert left == 0
