@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from billing.cli.common import console, state
 from billing.db import database_url, get_engine, migrate, reading
@@ -166,25 +166,26 @@ def _close_and_issue(engine: Engine, period: Period) -> list[str]:
     with reading(engine) as session:
         from billing.models import Contract, Document, DocumentLine
 
+        credits = func.coalesce(func.sum(DocumentLine.amount), 0)
         rows = session.exec(
-            select(Document, Contract.code)
+            select(Document, Contract.code, credits)
             .join(Contract)
+            .outerjoin(
+                DocumentLine,
+                (col(DocumentLine.document_id) == Document.id) & (col(DocumentLine.type) == "service_credit"),
+            )
             .where(Document.period == str(period), Document.kind == "invoice")
+            .group_by(col(Document.id), col(Contract.code))
             .order_by(col(Contract.code))
         ).all()
-        for document, code in rows:
-            credits = session.exec(
-                select(col(DocumentLine.amount)).where(
-                    DocumentLine.document_id == document.id, DocumentLine.type == "service_credit"
-                )
-            ).all()
+        for document, code, credited in rows:
             money = _money_formatter(document.currency)
             table.add_row(
                 code,
                 document.number_text or document.status,
                 document.currency,
                 money(document.subtotal),
-                money(sum(credits, Decimal(0))),
+                money(credited),
                 money(document.tax),
                 money(document.total),
             )
