@@ -155,8 +155,9 @@ def backend_cpu_seconds(pids: list[int]) -> float:
 
 
 def process_cpu_seconds() -> float:
+    """This process and its finished children (the importer's reader process)."""
     usage = os.times()
-    return usage.user + usage.system
+    return usage.user + usage.system + usage.children_user + usage.children_system
 
 
 class CpuClock:
@@ -203,7 +204,10 @@ def _child_import(url: str, path: str) -> None:
                 "WHERE datname = current_database() AND backend_type = 'client backend'"
             ).scalars()
             cpu += backend_cpu_seconds([int(pid) for pid in pids])
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The larger of the importer and its reader process (a child, waited for by now).
+    peak_kib = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
     print(
         json.dumps(
             {

@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from billing.db import transaction
 from billing.ingest.files import RowSource, open_rows
-from billing.ingest.pipeline import Chunk, PreparedChunk, prepared_chunks, progress_bar
+from billing.ingest.pipeline import Chunk, PreparedChunk, prepared_chunks, progress_bar, reader_kind
 from billing.ingest.rejects import resolve_rejects, supersede
 from billing.models import ImportBatch, RejectedRow, utcnow
 from billing.problems import Problem
@@ -78,6 +78,10 @@ class ImportKind(Protocol):
         """The natural key of a row as read (also of a bad one), or None."""
         ...
 
+    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """A chunk's converted rows as ``write`` takes them (runs in the reader, beside the writer)."""
+        ...
+
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
         """Store rows idempotently; return how many were new."""
         ...
@@ -103,9 +107,10 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
     """Import ``path``; raise ``ProblemsError`` when the whole file is refused (unreadable,
     missing required columns). Bad rows never stop the file.
 
-    Reading and validating the next chunk (a thread) overlaps with writing the current one,
-    so the database's bulk path and the Python side share the machine's cores; at most two
-    chunks wait in between, so memory stays flat."""
+    Reading and validating the next chunk (a child process for big files, else a thread:
+    ``billing.ingest.pipeline``) overlaps with writing the current one, so the database's bulk
+    path and the Python side share the machine's cores; at most two chunks wait in between,
+    so memory stays flat."""
     source_name = str(path)
     rows = open_rows(path, kind.columns, kind.required, kind.name)
     try:
@@ -120,7 +125,8 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
             convert = kind.converter(session, source_name, batch_id)
         summary = ImportSummary(batch_id, source_name, kind.name, ignored_columns=rows.ignored_columns)
         prepare = partial(_prepare_chunk, kind, rows, convert, batch_id=batch_id)
-        with progress_bar(path, progress) as advance, prepared_chunks(rows, prepare, CHUNK_ROWS) as prepared:
+        reader = reader_kind(path)
+        with progress_bar(path, progress) as advance, prepared_chunks(rows, prepare, CHUNK_ROWS, reader) as prepared:
             for chunk in prepared:
                 with transaction(engine) as session:
                     _store_chunk(session, kind, chunk, batch_id, summary)
@@ -173,7 +179,7 @@ def _prepare_chunk(kind: ImportKind, rows: RowSource, convert: Converter, chunk:
         bad.append(_rejected(kind, rows, batch_id, line, values, raw, problems))
         if len(found) < SHOWN_ERRORS:
             found.extend(problems)
-    return PreparedChunk(good, bad, found, rows.position())
+    return PreparedChunk(kind.prepare_rows(good), bad, found, rows.position())
 
 
 def _store_chunk(

@@ -78,6 +78,9 @@ class ClientKpiKind:
         code, period, metric = (v.strip() for v in values[:3])
         return json.dumps([code, period, metric]) if code and period and metric else None
 
+    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return rows
+
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
         latest = {row[:3]: row for row in rows}  # a key sent twice in one file: the last line wins
         return write_rows(

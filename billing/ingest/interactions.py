@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from billing.ingest.bulk import check_contract, contract_ids, is_sqlite
-from billing.ingest.next_contact import refresh_next_contacts, write_interactions
+from billing.ingest.next_contact import chain_chunk, refresh_next_contacts, write_interactions
 from billing.models import Interaction
 from billing.problems import Problem
 
@@ -127,8 +127,11 @@ class InteractionKind:
         iid, code = values[0], values[1]
         return json.dumps([code, iid]) if iid and code else None
 
+    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return chain_chunk(rows)
+
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
-        """Rows are ``STORED`` values then the file line; ``next_contact_at`` is set on the way in."""
+        """Rows are ``STORED`` values, the next contact within the chunk, then the file line."""
         return write_interactions(session, STORED, rows)
 
     def newest_id(self, session: Session) -> int:

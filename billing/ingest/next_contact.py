@@ -11,11 +11,11 @@ end (which on PostgreSQL rewrote two thirds of a fresh load's rows) (``write_int
 2. for every (contract, customer) pair the chunk touches, the pair's last stored contact is
    found through the customer index (one seek per pair);
 3. rows go in, in file order (so ids keep the file's order for ties), each pointing at the
-   next row of its pair in the chunk: right whenever no stored contact of the pair is later
-   than the chunk's first one, which is the case of every load in time order. PostgreSQL
-   computes this with ``LEAD`` over a staging table filled by ``COPY``, before the insert;
-   SQLite inserts with one ``executemany`` (binding every row a second time, into a staging
-   table, costs more) and sets it right after, by rowid, while the chunk's pages are cached;
+   next row of its pair in the chunk (``chain_chunk``, computed by the import's reader beside
+   the writer, over the first row of each key): right whenever every row goes in and no
+   stored contact of the pair is later than the chunk's first one, which is the case of every
+   load in time order. PostgreSQL inserts from a staging table filled by ``COPY``, SQLite with
+   one ``executemany``;
 4. the pair's last stored contact now points at the chunk's first one (usually the only
    stored row a load changes);
 5. a pair that got a contact older than its last stored one (a late contact) is recomputed
@@ -24,6 +24,9 @@ end (which on PostgreSQL rewrote two thirds of a fresh load's rows) (``write_int
    its chains were computed with rows that did not go in. A chunk whose keys were all stored
    (a re-import) changes nothing. Checking keys up front instead would probe the unique
    index twice for every row of every fresh load.
+
+A row as the writers take it is the ``STORED`` values, then the next contact within the chunk
+(``chain_chunk``), then the file line (the staging order on PostgreSQL).
 
 Writers take a lock first (SQLite's ``BEGIN IMMEDIATE``; an advisory transaction lock on
 PostgreSQL), so two imports never compute from each other's half-written pairs.
@@ -34,6 +37,7 @@ older version of this code is completed with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import text
@@ -80,20 +84,6 @@ _LAST_STORED = """
     ORDER BY i.started_at DESC, i.id DESC LIMIT 1
 """
 
-#: SQLite: the chunk's rows (rowid above ``before``) point at the next row of their pair.
-_SQLITE_CHAINS = """
-WITH chained AS (
-    SELECT id, LEAD(started_at) OVER (
-               PARTITION BY contract_id, customer_id ORDER BY started_at, id
-           ) AS next_at
-    FROM interaction NOT INDEXED
-    WHERE id > :before AND customer_id IS NOT NULL
-)
-UPDATE interaction SET next_contact_at = chained.next_at
-FROM chained
-WHERE interaction.id = chained.id AND chained.next_at IS NOT NULL
-"""
-
 #: SQLite: the pairs the chunk touched, with their last contact stored before it.
 _SQLITE_TOUCHED = """
 INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
@@ -129,10 +119,38 @@ def refresh_next_contacts(session: Session, batch_id: int, first_new_id: int) ->
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def chain_chunk(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows (``STORED`` values, then the file line) with the next contact of their (contract,
+    customer) pair within the chunk inserted before the line: in (started_at, file order)
+    order, over the first row of each (contract, interaction id) key (a repeated key is not
+    stored, so it neither points nor is pointed at). Pure Python, run by the import's reader."""
+    seen: set[tuple[Any, Any]] = set()
+    chained: list[int] = []
+    for position, row in enumerate(rows):
+        key = (row[_CONTRACT], row[_INTERACTION])
+        if key in seen:
+            continue
+        seen.add(key)
+        if row[_CUSTOMER] is not None:
+            chained.append(position)
+    chained.sort(key=lambda p: (rows[p][_CONTRACT], rows[p][_CUSTOMER], rows[p][_STARTED], p))
+    following: list[Any] = [None] * len(rows)
+    for this, after in pairwise(chained):
+        a, b = rows[this], rows[after]
+        if a[_CONTRACT] == b[_CONTRACT] and a[_CUSTOMER] == b[_CUSTOMER]:
+            following[this] = b[_STARTED]
+    return [(*row[:-1], nxt, row[-1]) for row, nxt in zip(rows, following, strict=True)]
+
+
+#: Positions in a stored row (``billing.ingest.interactions.STORED``).
+_CONTRACT, _INTERACTION, _CUSTOMER, _STARTED = 0, 1, 3, 4
+
+
 def write_interactions(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-    """Insert new ``rows`` (``columns`` values, then the file line) with ``next_contact_at``
-    set, fixing the stored contacts they follow; returns how many rows were new. A key seen
-    twice in ``rows`` keeps its first row; a key stored already is skipped."""
+    """Insert new ``rows`` (``columns`` values, the next contact within the chunk from
+    ``chain_chunk``, then the file line), fixing the stored contacts they follow; returns how
+    many rows were new. A key seen twice in ``rows`` keeps its first row; a key stored
+    already is skipped."""
     if not rows:
         return 0
     if _is_sqlite(session):
@@ -141,15 +159,16 @@ def write_interactions(session: Session, columns: Sequence[str], rows: list[tupl
 
 
 def _write_sqlite(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-    """SQLite: one ``executemany`` straight into the table (no second binding of every row
-    into a staging table), then the chunk's chains by rowid while its pages are in cache."""
+    """SQLite: one ``executemany`` straight into the table, chains included (no second
+    binding of every row into a staging table)."""
     driver: Any = session.connection().connection.driver_connection
     run = session.connection().exec_driver_sql
     before_id = driver.execute("SELECT coalesce(max(id), 0) FROM interaction").fetchone()[0]
-    width = len(columns)
+    stored = (*columns, "next_contact_at")
+    width = len(stored)
     before = driver.total_changes
     driver.executemany(
-        f"INSERT INTO interaction ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+        f"INSERT INTO interaction ({', '.join(stored)}) VALUES ({', '.join('?' for _ in stored)}) "
         "ON CONFLICT (contract_id, interaction_id) DO NOTHING",
         [row[:width] for row in rows],
     )
@@ -160,30 +179,28 @@ def _write_sqlite(session: Session, columns: Sequence[str], rows: list[tuple[Any
         "CREATE TEMP TABLE IF NOT EXISTS stage_touched "
         "(contract_id INTEGER, customer_id TEXT, first_new INTEGER, last_id INTEGER)"
     )
-    chunk = {"before": before_id}
-    run(_SQLITE_CHAINS, chunk)
-    run(_SQLITE_TOUCHED, chunk)
-    _link_stored(run, sqlite=True, all_new=True)
+    run(_SQLITE_TOUCHED, {"before": before_id})
+    _link_stored(run, sqlite=True, all_new=inserted == len(rows))
     run("DELETE FROM stage_touched")
     return inserted
 
 
 def _write_postgresql(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-    """PostgreSQL: ``COPY`` into a staging table, then the chain is computed by the server."""
-    staged = (*columns, "seq")
+    """PostgreSQL: ``COPY`` into a staging table, then one ``INSERT ... SELECT`` in file order."""
+    staged = (*columns, "chunk_next", "seq")
     names = ", ".join(columns)
     driver: Any = session.connection().connection.driver_connection
     driver.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITER_LOCK,))
     driver.execute(_TUNE)
     driver.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS stage_interaction ON COMMIT DELETE ROWS AS "
-        f"SELECT {names}, 0::bigint AS seq FROM interaction WITH NO DATA"
+        "CREATE TEMP TABLE IF NOT EXISTS stage_chunk ON COMMIT DELETE ROWS AS "
+        f"SELECT {names}, 0::bigint AS chunk_next, 0::bigint AS seq FROM interaction WITH NO DATA"
     )
     driver.execute(
         "CREATE TEMP TABLE IF NOT EXISTS stage_touched "
         "(contract_id bigint, customer_id text, first_new bigint, last_id bigint) ON COMMIT DELETE ROWS"
     )
-    with driver.cursor() as cursor, cursor.copy(f"COPY stage_interaction ({', '.join(staged)}) FROM STDIN") as copy:
+    with driver.cursor() as cursor, cursor.copy(f"COPY stage_chunk ({', '.join(staged)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
     run = session.connection().exec_driver_sql
@@ -191,19 +208,17 @@ def _write_postgresql(session: Session, columns: Sequence[str], rows: list[tuple
         f"""INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
         SELECT g.contract_id, g.customer_id, g.first_new, ({_LAST_STORED.replace("stage_touched", "g")})
         FROM (SELECT contract_id, customer_id, MIN(started_at) AS first_new
-              FROM stage_interaction WHERE customer_id IS NOT NULL
+              FROM stage_chunk WHERE customer_id IS NOT NULL
               GROUP BY contract_id, customer_id) g"""
     )
     inserted = run(
         f"""INSERT INTO interaction ({names}, next_contact_at)
-        SELECT {names}, CASE WHEN customer_id IS NULL THEN NULL ELSE
-               LEAD(started_at) OVER (PARTITION BY contract_id, customer_id ORDER BY started_at, seq) END
-        FROM stage_interaction ORDER BY seq
+        SELECT {names}, chunk_next FROM stage_chunk ORDER BY seq
         ON CONFLICT (contract_id, interaction_id) DO NOTHING"""
     ).rowcount
     if inserted:
         _link_stored(run, sqlite=False, all_new=inserted == len(rows))
-    run("DELETE FROM stage_interaction")
+    run("DELETE FROM stage_chunk")
     run("DELETE FROM stage_touched")
     driver.execute(_UNTUNE)
     return int(inserted)

@@ -1,13 +1,22 @@
 """Reading overlapped with writing, and the progress bar.
 
-A reader thread reads and validates the next chunk while the current one is written:
-sqlite3 releases the GIL inside ``sqlite3_step`` and psycopg while PostgreSQL works, so the
-Python side and the database share the machine's cores. At most two prepared chunks wait in
-the hand-off queue, so memory stays flat whatever the file's size.
+The next chunk is read and validated while the current one is written, and at most two
+prepared chunks wait in the hand-off queue, so memory stays flat whatever the file's size.
+
+Where the platform can fork (Linux), the reader is a child process: the parse then really
+runs beside the write. A reader *thread* cannot: it holds the GIL for the whole chunk it
+parses, while ``executemany`` needs the GIL back between rows (sqlite3 releases it only inside
+each ``sqlite3_step``), so the writer waits for the reader and the two mostly take turns. The
+child inherits the open file and the row converter; only the prepared chunks travel back,
+pickled. Files smaller than ``PROCESS_MIN_BYTES`` keep the thread (a fork costs more than it
+saves on a few thousand rows), as do platforms without ``fork``.
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
 import queue
 import sys
 import threading
@@ -35,12 +44,99 @@ class PreparedChunk:
     position: int
 
 
-@contextmanager
+#: Files at least this big are read by a child process where the platform can fork.
+PROCESS_MIN_BYTES = 4 << 20
+#: ``BILLING_IMPORT_READER=thread`` or ``process`` forces one reader (tests use it).
+READER_ENV = "BILLING_IMPORT_READER"
+
+
+def reader_kind(path: Path) -> str:
+    """``process`` or ``thread``: which reader an import of ``path`` uses."""
+    forced = os.environ.get(READER_ENV, "").strip().lower()
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    if forced in ("thread", "process"):
+        return "process" if forced == "process" and can_fork else "thread"
+    try:
+        big = path.stat().st_size >= PROCESS_MIN_BYTES
+    except OSError:
+        big = False
+    return "process" if big and can_fork else "thread"
+
+
 def prepared_chunks(
+    rows: RowSource, prepare: Callable[[Chunk], PreparedChunk], size: int, reader: str = "thread"
+) -> Any:
+    """Chunks of ``size`` rows read and prepared beside the caller (a thread or a child
+    process, see the module's docstring), handed over through a short queue; leaving the
+    block (normally or not) stops the reader."""
+    if reader == "process":
+        return _prepared_in_process(rows, prepare, size)
+    return _prepared_in_thread(rows, prepare, size)
+
+
+@contextmanager
+def _prepared_in_process(
     rows: RowSource, prepare: Callable[[Chunk], PreparedChunk], size: int
 ) -> Iterator[Iterator[PreparedChunk]]:
-    """Chunks of ``size`` rows read and prepared by a background thread, handed over through a
-    short queue; leaving the block (normally or not) stops and joins the thread."""
+    context = multiprocessing.get_context("fork")
+    handoff: Any = context.Queue(maxsize=2)
+
+    def produce() -> None:  # in the child: the parent's objects are never touched here
+        # Nothing inherited may be finalized here: closing the parent's database connections
+        # from the child would break them (a PostgreSQL Terminate on the shared socket) or
+        # act on SQLite's files behind the parent's back. Frozen objects are never collected,
+        # and the child leaves through os._exit (multiprocessing), which runs no finalizers.
+        gc.freeze()
+        try:
+            for chunk in chunks(rows, size):
+                handoff.put(prepare(chunk))
+            handoff.put(None)
+        except BaseException as exc:  # handed to the parent, which raises it
+            handoff.put(_picklable(exc))
+        handoff.close()
+        handoff.join_thread()
+
+    worker = context.Process(target=produce, name="import-reader", daemon=True)
+    worker.start()
+
+    def consume() -> Iterator[PreparedChunk]:
+        while True:
+            try:
+                item = handoff.get(timeout=1.0)
+            except queue.Empty:
+                if not worker.is_alive() and handoff.empty():
+                    raise RuntimeError(f"the import's reader process stopped (exit code {worker.exitcode})") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    try:
+        yield consume()
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+        handoff.cancel_join_thread()
+        handoff.close()
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # any failure to round-trip: send a description instead
+        return RuntimeError(f"the import's reader failed: {exc!r}")
+    return exc
+
+
+@contextmanager
+def _prepared_in_thread(
+    rows: RowSource, prepare: Callable[[Chunk], PreparedChunk], size: int
+) -> Iterator[Iterator[PreparedChunk]]:
     handoff: queue.Queue[PreparedChunk | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 

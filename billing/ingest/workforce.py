@@ -65,6 +65,9 @@ class WorkforceKind:
         code, day, agent = (v.strip() for v in values[:3])
         return json.dumps([code, day, agent]) if code and day and agent else None
 
+    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return rows
+
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
         if is_sqlite(session):
             rows = [(c, d.isoformat(), a, h, b) for c, d, a, h, b in rows]

@@ -1,0 +1,147 @@
+"""The import's reader, as a thread and as a forked child process: the same file gives the
+same rows, rejects and summary either way, and a reader that fails or dies is reported, never
+waited on forever."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from billing import ingest
+from billing.ingest import batches, pipeline
+from billing.models import Interaction, RejectedRow
+from tests.outcome_helpers import csv_file, load_contract
+
+READERS = ["thread", "process"]
+
+
+def mixed_file(tmp_path):
+    """Five chunks of 7 rows: good rows, a duplicate inside the file, three bad rows, and
+    bytes that are not UTF-8 near the end (everything before them is read)."""
+    lines = []
+    for n in range(30):
+        started = f"2026-10-{1 + n % 28:02d}T10:00:{n % 60:02d}Z"
+        lines.append(f"k{n},ACME-1,voice,c{n % 3},{started},{n},false,60,human,true,")
+    lines[4] = "k4,ACME-1,voice,c1,2026-10-05T10:00:04Z,-4,false,60,human,true,"  # negative wait
+    lines[11] = "k11,NOPE-9,voice,c2,2026-10-12T10:00:11Z,11,false,60,human,true,"  # unknown contract
+    lines[17] = "k17,ACME-1,voice,c2,2026-10-18T10:00:17,17,false,60,human,true,"  # no UTC offset
+    lines.append("k3,ACME-1,voice,c0,2026-10-04T10:00:03Z,3,false,60,human,true,")  # duplicate of k3
+    path = csv_file(
+        tmp_path,
+        "\n".join(lines),
+        header="interaction_id,contract,channel,customer_id,started_at,wait_seconds,abandoned,handle_seconds,"
+        "handled_by,resolved,escalated",
+    )
+    path.write_bytes(path.read_bytes() + b"k99,ACME-1,voice,c\xff,2026-10-20T10:00:00Z,1,true,,human,,\n")
+    return path
+
+
+def stored(engine):
+    with Session(engine) as s:
+        rows = s.execute(
+            select(Interaction.interaction_id, Interaction.wait_seconds, Interaction.next_contact_at).order_by(
+                Interaction.id
+            )
+        ).all()
+        rejects = s.execute(select(RejectedRow.row_number, RejectedRow.raw).order_by(RejectedRow.row_number)).all()
+    return [tuple(r) for r in rows], [tuple(r) for r in rejects]
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_either_reader_imports_the_same_rows_rejects_and_summary(db, tmp_path, monkeypatch, reader):
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 7)
+    monkeypatch.setenv(pipeline.READER_ENV, reader)
+    load_contract(db, tmp_path)
+    path = mixed_file(tmp_path)
+    assert pipeline.reader_kind(path) == reader
+
+    summary = ingest.import_interactions(db, path)
+
+    assert (summary.imported, summary.duplicates, summary.rejected) == (27, 1, 4)
+    assert [(p.line, p.field) for p in summary.errors] == [
+        (6, "wait_seconds"),
+        (13, "contract"),
+        (19, "started_at"),
+        (33, ""),
+    ]
+    rows, rejects = stored(db)
+    assert [r[0] for r in rows] == [f"k{n}" for n in range(30) if n not in (4, 11, 17)]
+    assert [line for line, _ in rejects] == [6, 13, 19, 33]
+    assert rejects[0][1] == "k4,ACME-1,voice,c1,2026-10-05T10:00:04Z,-4,false,60,human,true,"
+    # Contacts of customer c0 (k0, k3, k6, ...) chain across the 7-row chunks.
+    by_id = {iid: nxt for iid, _, nxt in rows}
+    assert by_id["k0"] is not None and by_id["k27"] is None
+
+
+def test_a_reader_process_that_raises_is_reported_and_earlier_chunks_are_kept(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 7)
+    monkeypatch.setenv(pipeline.READER_ENV, "process")
+    load_contract(db, tmp_path)
+    kind = ingest.KINDS["interactions"]
+    real = kind.converter
+
+    def failing(session, source, batch_id):
+        convert = real(session, source, batch_id)
+
+        def wrapped(values, line):
+            if line == 20:
+                raise ValueError("converter broke on line 20")
+            return convert(values, line)
+
+        return wrapped
+
+    monkeypatch.setattr(kind, "converter", failing)
+    with pytest.raises(ValueError, match="line 20"):
+        ingest.import_interactions(db, mixed_file(tmp_path))
+    rows, _ = stored(db)
+    assert len(rows) == 12  # the first two chunks (14 rows, two of them bad) were committed
+
+
+def test_a_reader_process_that_dies_is_reported_not_waited_on(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 7)
+    monkeypatch.setenv(pipeline.READER_ENV, "process")
+    load_contract(db, tmp_path)
+    kind = ingest.KINDS["interactions"]
+    real = kind.converter
+
+    def dying(session, source, batch_id):
+        convert = real(session, source, batch_id)
+
+        def wrapped(values, line):
+            if line == 20:
+                os._exit(3)  # as if killed: no exception reaches the queue
+            return convert(values, line)
+
+        return wrapped
+
+    monkeypatch.setattr(kind, "converter", dying)
+    with pytest.raises(RuntimeError, match="reader process stopped"):
+        ingest.import_interactions(db, mixed_file(tmp_path))
+
+
+def test_chain_chunk_points_each_contact_at_the_next_of_its_pair_in_time_then_file_order():
+    from billing.ingest.next_contact import chain_chunk
+
+    def row(contract, iid, customer, started, line):  # STORED positions 0, 1, 3, 4; then the line
+        return (contract, iid, "voice", customer, started, 0, False, 1, "human", True, False, None, None, None, 1, line)
+
+    rows = [
+        row(1, "a", "c1", 300, 2),
+        row(1, "b", "c1", 100, 3),
+        row(1, "c", "c1", 100, 4),  # same instant as b: b (earlier in the file) points at c
+        row(1, "b", "c1", 50, 5),  # a repeated key: not stored, so it takes no part
+        row(2, "d", "c1", 200, 6),  # same customer code, another contract: another pair
+        row(1, "e", None, 150, 7),  # no customer: no chain
+    ]
+    chained = chain_chunk(rows)
+    assert [(r[1], r[-2], r[-1]) for r in chained] == [
+        ("a", None, 2),
+        ("b", 100, 3),
+        ("c", 300, 4),
+        ("b", None, 5),
+        ("d", None, 6),
+        ("e", None, 7),
+    ]
