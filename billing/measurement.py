@@ -1,11 +1,13 @@
-"""The KPI engine (SPEC section 5): one grouped SQL query measures a whole batch of
-(contract, period) requests, and returns additive ``OutcomeCell`` sums per (channel,
-handled_by) that ``billing.kpi`` turns into any KPI, for any filter.
+"""The KPI engine (SPEC section 5): one grouped SQL query measures a batch of (contract,
+period) requests, and returns additive ``OutcomeCell`` sums per (channel, handled_by) that
+``billing.kpi`` turns into any KPI, for any filter.
 
-The requests travel as a ``VALUES`` list (request number, contract id, period bounds as epoch
-seconds in the contract's time zone, repeat window, escalation rule, thresholds) joined to the
-interactions on ``contract_id`` and ``started_at``, which the (contract_id, started_at) index
-serves. Nothing loops over interaction rows in Python.
+The requests are a table (request number, contract id, period bounds as epoch seconds in the
+contract's time zone, repeat window, escalation rule, thresholds) joined to the interactions
+on ``contract_id`` and ``started_at``, which the (contract_id, started_at) index serves: a
+``VALUES`` list of the whole batch on PostgreSQL, one bound row per execution of the same
+prepared statement on SQLite (``_outcome_rows`` says why). Nothing loops over interaction rows
+in Python.
 
 The repeat-contact rule reads ``next_contact_at``, which the importer keeps up to date.
 ``as_of_batch`` measures the data as it stood after an earlier import instead: rows of later
