@@ -5,7 +5,8 @@ On a fresh database per engine (contracts loaded, interactions imported: not tim
 its time into:
 
 - KPI share: the measurement the close needs (``rating_service.measure_terms``: the month
-  and the earnback look-back months of every contract, as of the newest import batch);
+  and the earnback look-back months of every contract, on the stored facts, in the close's
+  read snapshot);
 - pricing share: the pure rating of every contract (``billing.rating.rate``);
 - storing share: writing the drafts, their lines and audit events (``store_drafts``);
 - other: finding active contracts and their terms.
@@ -34,6 +35,7 @@ from benchmarks.common import (
     Dataset,
     Report,
     dataset,
+    dataset_arguments,
     engine_for,
     fresh_database,
     import_in_child,
@@ -169,10 +171,7 @@ def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--contracts", type=int, default=1000)
-    parser.add_argument("--month", default="2026-10")
-    parser.add_argument("--seed", type=int, default=0)
+    dataset_arguments(parser, rows=10_000_000, contracts=1000)
     parser.add_argument("--repeat", type=int, default=3, help="closes per engine (drafts cleared in between)")
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--name", default=None, help="results file name (benchmarks/results/NAME.txt)")

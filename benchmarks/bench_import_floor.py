@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from benchmarks.common import Dataset, dataset, engine_for, fresh_database, load, load_contracts, say
+from benchmarks.common import Dataset, dataset, dataset_arguments, engine_for, fresh_database, load, load_contracts, say
 from billing.ingest.files import open_rows
 from billing.ingest.interactions import COLUMNS, REQUIRED, STORED, InteractionKind
 from billing.models import ImportBatch
@@ -194,10 +194,7 @@ def run_engine(name: str, data: Dataset, rows_wanted: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--contracts", type=int, default=100)
-    parser.add_argument("--month", default="2026-10")
-    parser.add_argument("--seed", type=int, default=0)
+    dataset_arguments(parser, rows=1_000_000, contracts=100)
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args(argv)
     data = dataset(args.contracts, args.rows, args.month, args.seed)

@@ -12,15 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks.common import dataset, fresh_database, import_in_child, load, load_contracts
+from benchmarks.common import dataset, dataset_arguments, fresh_database, import_in_child, load, load_contracts
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--contracts", type=int, default=100)
-    parser.add_argument("--month", default="2026-10")
-    parser.add_argument("--seed", type=int, default=0)
+    dataset_arguments(parser, rows=1_000_000, contracts=100)
     parser.add_argument("--repeat", type=int, default=1, help="imports per engine, each on a fresh database")
     parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args(argv)

@@ -29,6 +29,7 @@ from benchmarks.common import (
     Dataset,
     Report,
     dataset,
+    dataset_arguments,
     engine_for,
     fresh_database,
     import_in_child,
@@ -137,10 +138,7 @@ def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--contracts", type=int, default=100)
-    parser.add_argument("--month", default="2026-10")
-    parser.add_argument("--seed", type=int, default=0)
+    dataset_arguments(parser, rows=10_000_000, contracts=100)
     parser.add_argument("--repeat", type=int, default=3, help="imports per engine, each on a fresh database")
     parser.add_argument("--query-repeat", type=int, default=3, help="KPI / bare-aggregate rounds per import")
     parser.add_argument("--engines", default="sqlite,postgresql")

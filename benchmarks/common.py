@@ -74,6 +74,14 @@ def dataset(contracts: int, rows: int, month: str, seed: int) -> Dataset:
     return Dataset(specs, interactions, paths, month)
 
 
+def dataset_arguments(parser: Any, rows: int, contracts: int) -> None:
+    """The options that choose the generated data set (``dataset``), with this script's defaults."""
+    parser.add_argument("--rows", type=int, default=rows)
+    parser.add_argument("--contracts", type=int, default=contracts)
+    parser.add_argument("--month", default="2026-10")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 @contextmanager
 def fresh_database(engine_name: str, label: str) -> Iterator[str]:
     """An empty database migrated by ``billing init``'s path (Alembic), dropped afterwards."""

@@ -76,24 +76,34 @@ def test_either_reader_imports_the_same_rows_rejects_and_summary(db, tmp_path, m
     assert by_id["k0"] is not None and by_id["k27"] is None
 
 
-def test_a_reader_process_that_raises_is_reported_and_earlier_chunks_are_kept(db, tmp_path, monkeypatch):
+def break_reader_at_line_20(monkeypatch, breaking):
+    """Chunks of 7 rows read by a child process whose converter calls ``breaking()`` on line 20
+    (the third chunk)."""
     monkeypatch.setattr(batches, "CHUNK_ROWS", 7)
     monkeypatch.setenv(pipeline.READER_ENV, "process")
-    load_contract(db, tmp_path)
     kind = ingest.KINDS["interactions"]
     real = kind.converter
 
-    def failing(session, source, batch_id):
+    def converter(session, source, batch_id):
         convert = real(session, source, batch_id)
 
         def wrapped(values, line):
             if line == 20:
-                raise ValueError("converter broke on line 20")
+                breaking()
             return convert(values, line)
 
         return wrapped
 
-    monkeypatch.setattr(kind, "converter", failing)
+    monkeypatch.setattr(kind, "converter", converter)
+
+
+def test_a_reader_process_that_raises_is_reported_and_earlier_chunks_are_kept(db, tmp_path, monkeypatch):
+    load_contract(db, tmp_path)
+
+    def raise_error():
+        raise ValueError("converter broke on line 20")
+
+    break_reader_at_line_20(monkeypatch, raise_error)
     with pytest.raises(ValueError, match="line 20"):
         ingest.import_interactions(db, mixed_file(tmp_path))
     rows, _ = stored(db)
@@ -101,23 +111,8 @@ def test_a_reader_process_that_raises_is_reported_and_earlier_chunks_are_kept(db
 
 
 def test_a_reader_process_that_dies_is_reported_not_waited_on(db, tmp_path, monkeypatch):
-    monkeypatch.setattr(batches, "CHUNK_ROWS", 7)
-    monkeypatch.setenv(pipeline.READER_ENV, "process")
     load_contract(db, tmp_path)
-    kind = ingest.KINDS["interactions"]
-    real = kind.converter
-
-    def dying(session, source, batch_id):
-        convert = real(session, source, batch_id)
-
-        def wrapped(values, line):
-            if line == 20:
-                os._exit(3)  # as if killed: no exception reaches the queue
-            return convert(values, line)
-
-        return wrapped
-
-    monkeypatch.setattr(kind, "converter", dying)
+    break_reader_at_line_20(monkeypatch, lambda: os._exit(3))  # as if killed: nothing reaches the queue
     with pytest.raises(RuntimeError, match="reader process stopped"):
         ingest.import_interactions(db, mixed_file(tmp_path))
 
