@@ -67,3 +67,24 @@ def outcomes_of(
             thresholds,
         )
         return measure(session, [request], as_of_batch)[(current.contract_id, month)]
+
+
+def next_contact_errors(engine: Engine) -> int:
+    """Rows whose stored ``next_contact_at`` differs from a full recomputation: the start of the
+    same (contract, customer)'s next contact in (started_at, id) order, NULL without a customer."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    with Session(engine) as session:
+        return int(
+            session.execute(
+                text(
+                    """SELECT count(*) FROM (
+                        SELECT next_contact_at, CASE WHEN customer_id IS NULL THEN NULL ELSE
+                               LEAD(started_at) OVER (PARTITION BY contract_id, customer_id ORDER BY started_at, id)
+                               END AS expected
+                        FROM interaction) x
+                    WHERE (next_contact_at IS NULL) <> (expected IS NULL) OR next_contact_at <> expected"""
+                )
+            ).scalar_one()
+        )

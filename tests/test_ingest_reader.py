@@ -13,7 +13,7 @@ from sqlmodel import Session
 from billing import ingest
 from billing.ingest import batches, pipeline
 from billing.models import Interaction, RejectedRow
-from tests.outcome_helpers import csv_file, load_contract
+from tests.outcome_helpers import csv_file, load_contract, next_contact_errors
 
 READERS = ["thread", "process"]
 
@@ -140,3 +140,97 @@ def test_chain_chunk_points_each_contact_at_the_next_of_its_pair_in_time_then_fi
         ("d", None, 6),
         ("e", None, 7),
     ]
+
+
+def test_where_no_reader_process_can_start_the_thread_reads(db, tmp_path, monkeypatch):
+    """A daemonic parent (a multiprocessing.Pool worker) may not start children, and a fork can
+    fail for memory: the import goes on with the thread reader."""
+    import multiprocessing.context
+
+    def refuse(self):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", refuse)
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 7)
+    monkeypatch.setenv(pipeline.READER_ENV, "process")
+    load_contract(db, tmp_path)
+    summary = ingest.import_interactions(db, mixed_file(tmp_path))
+    assert (summary.imported, summary.duplicates, summary.rejected) == (27, 1, 4)
+
+
+def test_a_reader_process_does_not_outlive_a_killed_import(tmp_path):
+    """An import killed outright (SIGKILL: no cleanup runs) leaves no reader behind: the
+    reader's next write into the pipe fails and it exits."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "slow_import.py"
+    script.write_text(
+        f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from pathlib import Path
+from billing.db import make_engine, migrate
+from billing import ingest
+from billing.ingest import batches
+from tests.outcome_helpers import load_contract
+from tests.test_ingest_reader import mixed_file
+url = "sqlite:///{tmp_path}/killed.db"
+migrate(url)
+engine = make_engine(url)
+load_contract(engine, Path({str(tmp_path)!r}))
+batches.CHUNK_ROWS = 3
+kind = ingest.KINDS["interactions"]
+def slow_write(session, rows):
+    print("writing", flush=True)
+    time.sleep(60)
+kind.write = slow_write
+ingest.import_interactions(engine, mixed_file(Path({str(tmp_path)!r})))
+"""
+    )
+    env = {**os.environ, pipeline.READER_ENV: "process"}
+    importer = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert importer.stdout is not None and importer.stdout.readline().strip() == "writing"
+        children = Path(f"/proc/{importer.pid}/task/{importer.pid}/children").read_text().split()
+        assert len(children) == 1
+        reader = int(children[0])
+        importer.send_signal(signal.SIGKILL)
+        importer.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and Path(f"/proc/{reader}").exists():
+            if Path(f"/proc/{reader}/stat").read_text().split()[2] == "Z":
+                break  # exited; a zombie until init reaps it
+            time.sleep(0.05)
+        alive = Path(f"/proc/{reader}").exists() and Path(f"/proc/{reader}/stat").read_text().split()[2] != "Z"
+        assert not alive, "the reader process outlived the killed import"
+    finally:
+        if importer.poll() is None:
+            importer.kill()
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("seed", range(4))
+def test_next_contact_stays_right_with_either_reader_and_any_chunk_size(db, tmp_path, monkeypatch, reader, seed):
+    """Random files: keys repeated inside and across files, contacts at the same instant, rows
+    without a customer, two contracts, chunks of 2-8 rows cutting through everything."""
+    import random
+
+    monkeypatch.setenv(pipeline.READER_ENV, reader)
+    rng = random.Random(seed)
+    monkeypatch.setattr(batches, "CHUNK_ROWS", rng.choice([2, 3, 5, 8]))
+    load_contract(db, tmp_path)
+    load_contract(db, tmp_path, code="BETA-1")
+    for number in range(10):
+        lines = []
+        for _ in range(rng.randint(1, 30)):
+            hour = rng.choice([5, 10]) if rng.random() < 0.5 else rng.randint(0, 23)
+            started = f"2026-10-0{rng.randint(1, 4)}T{hour:02d}:00:00Z"
+            customer = rng.choice(["c1", "c2", ""])
+            contract = rng.choice(["ACME-1", "BETA-1"])
+            lines.append(f"k{rng.randint(0, 40)},{contract},voice,{customer},{started},5,false,60,human,true,false,,,")
+        ingest.import_interactions(db, csv_file(tmp_path, "\n".join(lines), f"part{number}.csv"))
+        assert next_contact_errors(db) == 0, f"after file {number}"

@@ -180,7 +180,9 @@ def _write_sqlite(session: Session, columns: Sequence[str], rows: list[tuple[Any
         "(contract_id INTEGER, customer_id TEXT, first_new INTEGER, last_id INTEGER)"
     )
     run(_SQLITE_TOUCHED, {"before": before_id})
-    _link_stored(run, sqlite=True, all_new=inserted == len(rows))
+    # A key repeated inside the chunk is not a stored row: chain_chunk left it out already.
+    keys = len({(row[_CONTRACT], row[_INTERACTION]) for row in rows})
+    _link_stored(run, sqlite=True, all_new=inserted == keys)
     run("DELETE FROM stage_touched")
     return inserted
 

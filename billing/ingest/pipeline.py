@@ -1,15 +1,17 @@
 """Reading overlapped with writing, and the progress bar.
 
 The next chunk is read and validated while the current one is written, and at most two
-prepared chunks wait in the hand-off queue, so memory stays flat whatever the file's size.
+prepared chunks wait to be written (one from a reader process), so memory stays flat
+whatever the file's size.
 
 Where the platform can fork (Linux), the reader is a child process: the parse then really
 runs beside the write. A reader *thread* cannot: it holds the GIL for the whole chunk it
 parses, while ``executemany`` needs the GIL back between rows (sqlite3 releases it only inside
 each ``sqlite3_step``), so the writer waits for the reader and the two mostly take turns. The
 child inherits the open file and the row converter; only the prepared chunks travel back,
-pickled. Files smaller than ``PROCESS_MIN_BYTES`` keep the thread (a fork costs more than it
-saves on a few thousand rows), as do platforms without ``fork``.
+pickled, through a one-way pipe (``_prepared_in_process``). Files smaller than
+``PROCESS_MIN_BYTES`` keep the thread (a fork costs more than it saves on a few thousand
+rows), as do platforms without ``fork``.
 """
 
 from __future__ import annotations
@@ -78,35 +80,55 @@ def prepared_chunks(
 def _prepared_in_process(
     rows: RowSource, prepare: Callable[[Chunk], PreparedChunk], size: int
 ) -> Iterator[Iterator[PreparedChunk]]:
+    """The reader as a forked child writing pickled chunks into a one-way pipe.
+
+    Only the child holds the pipe's write end and only the parent its read end, so either
+    side's death is seen by the other: the parent's ``recv`` ends (``EOFError``, even in the
+    middle of a chunk) when the child dies, and the child's next ``send`` fails
+    (``BrokenPipeError``) when the parent dies, so no reader outlives its import. ``send``
+    blocks while the parent writes the previous chunk: one chunk is read ahead, no more.
+    Where a child cannot be started (a daemonic parent such as a ``multiprocessing.Pool``
+    worker, or ``fork`` failing for memory), the thread reader takes over."""
     context = multiprocessing.get_context("fork")
-    handoff: Any = context.Queue(maxsize=2)
+    receiving, sending = context.Pipe(duplex=False)
 
     def produce() -> None:  # in the child: the parent's objects are never touched here
         # Nothing inherited may be finalized here: closing the parent's database connections
         # from the child would break them (a PostgreSQL Terminate on the shared socket) or
         # act on SQLite's files behind the parent's back. Frozen objects are never collected,
-        # and the child leaves through os._exit (multiprocessing), which runs no finalizers.
+        # and the child leaves through os._exit, which runs no finalizers and flushes nothing
+        # (a lock some thread of the parent held at the fork stays held in the child).
         gc.freeze()
+        receiving.close()
+        status = 0
         try:
             for chunk in chunks(rows, size):
-                handoff.put(prepare(chunk))
-            handoff.put(None)
+                sending.send(prepare(chunk))
+            sending.send(None)
         except BaseException as exc:  # handed to the parent, which raises it
-            handoff.put(_picklable(exc))
-        handoff.close()
-        handoff.join_thread()
+            status = 1
+            with suppress(BaseException):  # the parent may be gone: nothing left to tell
+                sending.send(_picklable(exc))
+        os._exit(status)
 
     worker = context.Process(target=produce, name="import-reader", daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except (AssertionError, OSError):  # AssertionError: multiprocessing's "daemonic processes ..."
+        receiving.close()
+        sending.close()
+        with _prepared_in_thread(rows, prepare, size) as prepared:
+            yield prepared
+        return
+    sending.close()
 
     def consume() -> Iterator[PreparedChunk]:
         while True:
             try:
-                item = handoff.get(timeout=1.0)
-            except queue.Empty:
-                if not worker.is_alive() and handoff.empty():
-                    raise RuntimeError(f"the import's reader process stopped (exit code {worker.exitcode})") from None
-                continue
+                item = receiving.recv()
+            except EOFError:
+                worker.join(5)
+                raise RuntimeError(f"the import's reader process stopped (exit code {worker.exitcode})") from None
             if item is None:
                 return
             if isinstance(item, BaseException):
@@ -116,11 +138,10 @@ def _prepared_in_process(
     try:
         yield consume()
     finally:
+        receiving.close()
         if worker.is_alive():
             worker.terminate()
         worker.join()
-        handoff.cancel_join_thread()
-        handoff.close()
 
 
 def _picklable(exc: BaseException) -> BaseException:
