@@ -34,8 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import (
     Dataset,
     Report,
-    dataset,
-    dataset_arguments,
+    benchmark_arguments,
     engine_for,
     fresh_database,
     import_in_child,
@@ -43,6 +42,7 @@ from benchmarks.common import (
     load_contracts,
     median,
     process_cpu_seconds,
+    run_reported,
     say,
 )
 
@@ -171,17 +171,11 @@ def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    dataset_arguments(parser, rows=10_000_000, contracts=1000)
+    benchmark_arguments(parser, rows=10_000_000, contracts=1000)
     parser.add_argument("--repeat", type=int, default=3, help="closes per engine (drafts cleared in between)")
-    parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--name", default=None, help="results file name (benchmarks/results/NAME.txt)")
     args = parser.parse_args(argv)
-    name = args.name or f"close-{args.rows}r-{args.contracts}c"
-    report = Report(name, sys.argv[1:] if argv is None else argv)
-    data = dataset(args.contracts, args.rows, args.month, args.seed)
-    for engine_name in args.engines.split(","):
-        run_engine(engine_name.strip(), data, args, report)
-    report.close()
+    run_reported(args, argv, f"close-{args.rows}r-{args.contracts}c", run_engine)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,17 @@ from typing import Any
 
 from sqlalchemy import text
 
-from benchmarks.common import Dataset, dataset, dataset_arguments, engine_for, fresh_database, load, load_contracts, say
+from benchmarks.common import (
+    Dataset,
+    benchmark_arguments,
+    dataset,
+    engine_for,
+    engine_names,
+    fresh_database,
+    load,
+    load_contracts,
+    say,
+)
 from billing.ingest.files import open_rows
 from billing.ingest.interactions import COLUMNS, REQUIRED, STORED, InteractionKind
 from billing.models import ImportBatch
@@ -194,12 +204,11 @@ def run_engine(name: str, data: Dataset, rows_wanted: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    dataset_arguments(parser, rows=1_000_000, contracts=100)
-    parser.add_argument("--engines", default="sqlite,postgresql")
+    benchmark_arguments(parser, rows=1_000_000, contracts=100)
     args = parser.parse_args(argv)
     data = dataset(args.contracts, args.rows, args.month, args.seed)
-    for name in args.engines.split(","):
-        run_engine(name.strip(), data, data.rows)
+    for name in engine_names(args):
+        run_engine(name, data, data.rows)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks.common import dataset, dataset_arguments, fresh_database, import_in_child, load, load_contracts
+from benchmarks.common import (
+    benchmark_arguments,
+    dataset,
+    engine_names,
+    fresh_database,
+    import_in_child,
+    load,
+    load_contracts,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    dataset_arguments(parser, rows=1_000_000, contracts=100)
+    benchmark_arguments(parser, rows=1_000_000, contracts=100)
     parser.add_argument("--repeat", type=int, default=1, help="imports per engine, each on a fresh database")
-    parser.add_argument("--engines", default="sqlite,postgresql")
     args = parser.parse_args(argv)
     data = dataset(args.contracts, args.rows, args.month, args.seed)
-    for engine_name in args.engines.split(","):
+    for engine_name in engine_names(args):
         for _ in range(args.repeat):
-            with fresh_database(engine_name.strip(), "quick") as url:
+            with fresh_database(engine_name, "quick") as url:
                 load_contracts(url, data.contracts)
                 before = load()
                 run = import_in_child(url, data.interactions)

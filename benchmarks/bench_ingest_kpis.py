@@ -28,14 +28,14 @@ from benchmarks.common import (
     CpuClock,
     Dataset,
     Report,
-    dataset,
-    dataset_arguments,
+    benchmark_arguments,
     engine_for,
     fresh_database,
     import_in_child,
     load,
     load_contracts,
     median,
+    run_reported,
     say,
     timed,
 )
@@ -138,18 +138,12 @@ def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    dataset_arguments(parser, rows=10_000_000, contracts=100)
+    benchmark_arguments(parser, rows=10_000_000, contracts=100)
     parser.add_argument("--repeat", type=int, default=3, help="imports per engine, each on a fresh database")
     parser.add_argument("--query-repeat", type=int, default=3, help="KPI / bare-aggregate rounds per import")
-    parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--name", default=None, help="results file name (benchmarks/results/NAME.txt)")
     args = parser.parse_args(argv)
-    name = args.name or f"ingest_kpis-{args.rows}r-{args.contracts}c"
-    report = Report(name, sys.argv[1:] if argv is None else argv)
-    data = dataset(args.contracts, args.rows, args.month, args.seed)
-    for engine_name in args.engines.split(","):
-        run_engine(engine_name.strip(), data, args, report)
-    report.close()
+    run_reported(args, argv, f"ingest_kpis-{args.rows}r-{args.contracts}c", run_engine)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from billing.db import make_engine, migrate  # noqa: E402
+from fixtures.databases import scratch_postgresql  # noqa: E402
 from fixtures.generator import COLUMNS, bulk_specs, interaction_values, write_bulk_contracts, write_csv  # noqa: E402
 from fixtures.profiles import GenerationSpec  # noqa: E402
 
@@ -74,12 +74,29 @@ def dataset(contracts: int, rows: int, month: str, seed: int) -> Dataset:
     return Dataset(specs, interactions, paths, month)
 
 
-def dataset_arguments(parser: Any, rows: int, contracts: int) -> None:
-    """The options that choose the generated data set (``dataset``), with this script's defaults."""
+def benchmark_arguments(parser: Any, rows: int, contracts: int) -> None:
+    """The options that choose the generated data set (``dataset``), with this script's
+    defaults, and the engines to run on."""
     parser.add_argument("--rows", type=int, default=rows)
     parser.add_argument("--contracts", type=int, default=contracts)
     parser.add_argument("--month", default="2026-10")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+
+
+def engine_names(args: Any) -> list[str]:
+    return [name.strip() for name in args.engines.split(",") if name.strip()]
+
+
+def run_reported(
+    args: Any, argv: list[str] | None, default_name: str, run_engine: Callable[[str, Dataset, Any, Report], None]
+) -> None:
+    """Run ``run_engine`` per engine over the data set, writing ``results/NAME.txt``."""
+    report = Report(args.name or default_name, sys.argv[1:] if argv is None else argv)
+    data = dataset(args.contracts, args.rows, args.month, args.seed)
+    for name in engine_names(args):
+        run_engine(name, data, args, report)
+    report.close()
 
 
 @contextmanager
@@ -95,22 +112,8 @@ def fresh_database(engine_name: str, label: str) -> Iterator[str]:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    try:
+    with scratch_postgresql(PG_ADMIN_URL, f"bench_{label}") as url:
         yield url
-    finally:
-        from billing.db import _engines
-
-        for key in [k for k in _engines if k == url]:
-            _engines.pop(key).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def engine_for(url: str) -> Engine:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from billing.db import make_engine, migrate
+from fixtures.databases import scratch_postgresql
 
 PG_ADMIN_URL = os.environ.get("BILLING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
@@ -50,20 +49,8 @@ def pg_url() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"{reason} (PostgreSQL tests are mandatory in CI)")
         pytest.skip(reason)
-    name = f"billing_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    migrate(url)
-    yield url
-    from billing.db import _engines
-
-    for key in [k for k in _engines if k == url]:
-        _engines.pop(key).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgresql(PG_ADMIN_URL, "billing_test") as url:
+        yield url
 
 
 _PG_ENGINES: dict[str, Engine] = {}

@@ -23,7 +23,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ def reader_kind(path: Path) -> str:
 
 def prepared_chunks(
     rows: RowSource, prepare: Callable[[Chunk], PreparedChunk], size: int, reader: str = "thread"
-) -> Any:
+) -> AbstractContextManager[Iterator[PreparedChunk]]:
     """Chunks of ``size`` rows read and prepared beside the caller (a thread or a child
     process, see the module's docstring), handed over through a short queue; leaving the
     block (normally or not) stops the reader."""
