@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import pendulum
 
@@ -75,11 +76,14 @@ class Period:
 
     def bounds(self, timezone: str) -> tuple[datetime, datetime]:
         """[start, end) as aware UTC datetimes: local midnights of the 1st of this and next month."""
-        tz = pendulum.timezone(timezone)
-        start = pendulum.datetime(self.year, self.month, 1, tz=tz)
         following = self.next()
-        end = pendulum.datetime(following.year, following.month, 1, tz=tz)
-        return _utc(start), _utc(end)
+        start = day_start(timezone, self.first_day)
+        end = day_start(timezone, following.first_day)
+        return datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
+
+    def day_numbers(self) -> tuple[int, int]:
+        """The first and last ``day_number`` of the month (both inclusive)."""
+        return day_number(self.first_day), day_number(self.last_day)
 
     def contains(self, instant: datetime, timezone: str) -> bool:
         start, end = self.bounds(timezone)
@@ -105,9 +109,72 @@ def periods_between(first: Period, last: Period) -> list[Period]:
     return out
 
 
-def _utc(moment: pendulum.DateTime) -> datetime:
-    utc = moment.in_timezone("UTC")
-    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=UTC)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01: how a local calendar day is stored (``Interaction.local_day``)."""
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
+def day_of_number(number: int) -> date:
+    return date.fromordinal(number + _EPOCH_ORDINAL)
+
+
+@lru_cache(maxsize=65536)
+def day_start(timezone: str, day: date) -> int:
+    """The first instant of ``day`` in ``timezone``, in epoch seconds: its local midnight as
+    pendulum resolves it (where a daylight-saving jump skips midnight, the first instant after
+    the gap). Period bounds are these instants, so a period is exactly its local days."""
+    moment = pendulum.datetime(day.year, day.month, day.day, tz=pendulum.timezone(timezone))
+    return int(moment.timestamp())
+
+
+class LocalCalendar:
+    """Which local day (``day_number``) an instant falls on in one time zone, by the same rule as
+    ``Period.bounds``: day ``d`` holds the instants in [day_start(d), day_start(d + 1)).
+
+    The importer asks this for every row, so answers are kept per UTC hour: an hour without a
+    day boundary has one answer, an hour with one keeps the boundary and the days on either
+    side. Nothing is assumed about offsets (half-hour zones, skipped days): each hour is
+    resolved exactly once, from the zone's rules. The cache is bounded."""
+
+    _HOUR = 3600
+    _LIMIT = 200_000
+
+    def __init__(self, timezone: str) -> None:
+        self.timezone = timezone
+        self._zone = ZoneInfo(timezone)
+        self._hours: dict[int, int | tuple[int, int, int]] = {}
+
+    def day_of(self, instant: int) -> int:
+        hour = instant // self._HOUR
+        known = self._hours.get(hour)
+        if known is None:
+            if len(self._hours) >= self._LIMIT:
+                self._hours.clear()
+            known = self._hours[hour] = self._resolve(hour)
+        if type(known) is int:
+            return known
+        boundary, before, after = known  # type: ignore[misc]
+        if after - before != 1:  # more than one boundary in the hour (a skipped day): exactly
+            return self._exact(instant)
+        return after if instant >= boundary else before
+
+    def _resolve(self, hour: int) -> int | tuple[int, int, int]:
+        first = hour * self._HOUR
+        at_start, at_end = self._exact(first), self._exact(first + self._HOUR - 1)
+        if at_start == at_end:
+            return at_start
+        return (day_start(self.timezone, day_of_number(at_end)), at_start, at_end)
+
+    def _exact(self, instant: int) -> int:
+        number = day_number(datetime.fromtimestamp(instant, self._zone).date())
+        while instant >= day_start(self.timezone, day_of_number(number + 1)):
+            number += 1
+        while instant < day_start(self.timezone, day_of_number(number)):
+            number -= 1
+        return number
 
 
 @lru_cache(maxsize=1024)

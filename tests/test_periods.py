@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.periods import Period, periods_between
+from billing.periods import LocalCalendar, Period, day_number, day_of_number, day_start, periods_between
 
 ZONES = ["America/New_York", "Europe/Madrid", "America/Lima", "Asia/Tokyo"]
 instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2060, 12, 31), timezones=st.just(UTC))
@@ -76,3 +76,55 @@ def test_covered_days_for_partial_months():
     assert july.covered_days(date(2026, 1, 1), date(2026, 7, 10)) == 10
     assert july.covered_days(date(2026, 8, 1), None) == 0
     assert Period(2028, 2).days == 29
+
+
+#: Zones whose rules stress a local calendar: midnight skipped or repeated by daylight saving
+#: (Santiago, Havana), half- and quarter-hour offsets (Kolkata, Kathmandu, St John's), a
+#: half-hour daylight-saving shift (Lord Howe) and a skipped calendar day (Apia, 2011-12-30).
+CALENDAR_ZONES = [
+    *ZONES,
+    "America/Santiago",
+    "America/Havana",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "Pacific/Apia",
+]
+
+
+@given(instants, st.sampled_from(CALENDAR_ZONES))
+def test_an_instant_falls_on_the_local_day_whose_bounds_hold_it(instant, zone):
+    """The importer files each contact under a local day; measuring by days must select the
+    same contacts as measuring by the period's bounds."""
+    seconds = int(instant.timestamp())
+    number = LocalCalendar(zone).day_of(seconds)
+    assert day_start(zone, day_of_number(number)) <= seconds < day_start(zone, day_of_number(number + 1))
+    period = Period.of_date(day_of_number(number))
+    first, last = period.day_numbers()
+    assert first <= number <= last
+    assert period.contains(datetime.fromtimestamp(seconds, UTC), zone)
+
+
+@pytest.mark.parametrize("zone", CALENDAR_ZONES)
+def test_one_calendar_answers_every_second_around_a_year_of_boundaries_alike(zone):
+    """The per-hour cache gives the same day as a fresh calendar, on both sides of every
+    local midnight of 2026 (and of 2011 in Apia, which skipped December 30th)."""
+    calendar = LocalCalendar(zone)
+    year = 2011 if zone == "Pacific/Apia" else 2026
+    day = date(year, 1, 1)
+    while day.year == year:
+        start = day_start(zone, day)
+        for seconds in (start - 1, start, start + 1, start + 1799, start + 3600):
+            assert calendar.day_of(seconds) == LocalCalendar(zone).day_of(seconds)
+        assert calendar.day_of(start) >= day_number(day)
+        assert calendar.day_of(start - 1) < day_number(day)
+        day += timedelta(days=1)
+
+
+def test_a_skipped_day_holds_no_instant():
+    apia = LocalCalendar("Pacific/Apia")
+    start = day_start("Pacific/Apia", date(2011, 12, 30))
+    assert start == day_start("Pacific/Apia", date(2011, 12, 31))
+    assert day_of_number(apia.day_of(start - 1)) == date(2011, 12, 29)
+    assert day_of_number(apia.day_of(start)) == date(2011, 12, 31)
