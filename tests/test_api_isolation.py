@@ -161,3 +161,11 @@ def test_finance_token_sees_every_client(client: TestClient, world: World) -> No
         "data": [{"id": "andes", "name": "Andes Seguros S.A.", "locale": "es_PE", "tax_id": "20555555551"}],
         "count": 1,
     }
+
+
+def test_a_nul_in_a_path_or_query_is_refused_not_sent_to_the_database(client: TestClient, world: World) -> None:
+    """PostgreSQL cannot hold NUL in text, so such a parameter names nothing (found by schemathesis)."""
+    headers = bearer(world.finance_token)
+    assert client.get("/v1/documents", params={"contract": "\x00"}, headers=headers).status_code == 422
+    assert client.get("/v1/contracts/A%00B", headers=headers).status_code == 422
+    assert client.get("/v1/documents", params={"contract": "A"}, headers=headers).status_code == 404  # looked up

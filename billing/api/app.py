@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from billing.api.routes import clients, contracts, documents, payments, portal
@@ -49,6 +50,15 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
         ),
     )
     app.state.engine = engine
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Any) -> Any:
+        """No stored text holds NUL (PostgreSQL cannot store it), so a path or query with one
+        names nothing: refused as invalid instead of reaching the database."""
+        if "\x00" in request.scope["path"] or b"%00" in request.scope["query_string"]:
+            return JSONResponse({"detail": "parameters may not contain NUL (0x00)"}, status_code=422)
+        return await call_next(request)
+
     routers: list[APIRouter] = [clients.router, contracts.router, documents.router, payments.router, portal.router]
     for module_name, attribute in OPTIONAL_ROUTERS:
         module = _optional(module_name)
