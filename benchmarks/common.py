@@ -189,7 +189,7 @@ def import_in_child(url: str, path: Path, profile: Path | None = None) -> Import
     report its wall time and peak resident memory (``ru_maxrss``)."""
     command = [sys.executable, "-m", "benchmarks.common", "import", url, str(path)]
     if profile is not None:
-        command = ["py-spy", "record", "-o", str(profile), "-f", "speedscope", "--", *command]
+        command = ["py-spy", "record", "--subprocesses", "-o", str(profile), "-f", "speedscope", "--", *command]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"import failed:\n{done.stdout}\n{done.stderr}")

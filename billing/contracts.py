@@ -19,6 +19,7 @@ from billing.audit import record
 from billing.contract_language import load_terms_text, read_document, to_plain
 from billing.db import transaction
 from billing.models import Client, Contract, ContractVersion, Document
+from billing.outcome_days import ensure_basis
 from billing.periods import Period
 from billing.problems import Problem, ProblemsError
 from billing.terms import ContractTerms
@@ -69,6 +70,10 @@ def load_files(engine: Engine, paths: list[Path], actor: str = "cli") -> list[Lo
                 outcomes.append(outcome)
         if problems:
             raise ProblemsError(problems)  # rolls the whole command back
+        session.flush()
+        for code in sorted({outcome.code for outcome in outcomes}):
+            # The daily rollup counts against every version's thresholds and windows.
+            ensure_basis(session, get_contract(session, code).id)  # type: ignore[arg-type]
     return outcomes
 
 

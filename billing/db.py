@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
@@ -80,6 +80,16 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def transaction_on(connection: Connection) -> Iterator[Session]:
+    """Like ``transaction``, on a connection the caller keeps open across many transactions (an
+    import writes every chunk through one connection: SQLite keeps its page cache, and a chunk
+    staged in a file can be attached before its transaction begins)."""
+    with connection.begin(), Session(bind=connection, expire_on_commit=False) as session:
+        yield session
+        session.flush()
 
 
 @contextmanager

@@ -2,6 +2,13 @@
 period) requests, and returns additive ``OutcomeCell`` sums per (channel, handled_by) that
 ``billing.kpi`` turns into any KPI, for any filter.
 
+Two sources give the same sums. A request the contract's daily rollup covers (its time zone,
+thresholds and repeat window are in the contract's basis: every request made under the
+contract's own terms) is summed over the period's days in ``outcome_day``
+(``billing.outcome_days``), a few hundred rows per contract-period, kept by the importer. Any
+other request (an ad-hoc threshold, other terms in a simulation, ``as_of_batch``, or
+``from_rows``) is measured from the interactions themselves, as follows.
+
 The requests are a table (request number, contract id, period bounds as epoch seconds in the
 contract's time zone, repeat window, escalation rule, thresholds) joined to the interactions
 on ``contract_id`` and ``started_at``, which the (contract_id, started_at) index serves: a
@@ -40,6 +47,7 @@ from sqlmodel import Session
 
 from billing.kpi import OutcomeCell, PeriodOutcomes
 from billing.models import Interaction, WorkforceEntry
+from billing.outcome_days import Basis, DaySpan, read_spans, stored_bases
 from billing.periods import Period
 
 DAY_SECONDS = 86400
@@ -61,30 +69,50 @@ class MeasureRequest:
 
 
 def measure(
-    session: Session, requests: Sequence[MeasureRequest], as_of_batch: int | None = None
+    session: Session,
+    requests: Sequence[MeasureRequest],
+    as_of_batch: int | None = None,
+    from_rows: bool = False,
 ) -> dict[tuple[int, Period], PeriodOutcomes]:
     """Outcomes for every request (empty cells when there is no data), keyed by
-    (contract_id, period). ``as_of_batch``: as the data stood after that import batch."""
+    (contract_id, period). ``as_of_batch``: as the data stood after that import batch.
+    ``from_rows``: count the interactions even where the daily rollup could answer."""
     if not requests:
         return {}
-    slots = max(1, max(len(r.thresholds) for r in requests))
     cells: dict[int, list[OutcomeCell]] = {}
     newest: dict[int, int] = {}
-    for row in _outcome_rows(session, requests, slots, as_of_batch):
-        index = row.req
-        count = len(requests[index].thresholds)
-        cells.setdefault(index, []).append(_cell(row, count))
-        if row.newest_batch is not None:
-            newest[index] = max(newest.get(index, 0), int(row.newest_batch))
+
+    def found(index: int, cell: OutcomeCell, batch: Any) -> None:
+        cells.setdefault(index, []).append(cell)
+        if batch is not None:
+            newest[index] = max(newest.get(index, 0), int(batch))
+
+    bases = {} if as_of_batch is not None or from_rows else stored_bases(session, {r.contract_id for r in requests})
+    spans, counted = [], []
+    for index, request in enumerate(requests):
+        basis = bases.get(request.contract_id)
+        if basis is not None and basis.covers(request.timezone, request.thresholds, request.repeat_window_days):
+            spans.append(DaySpan(index, request.contract_id, *request.period.day_numbers()))
+        else:
+            counted.append(index)
+    for day in read_spans(session, spans):
+        index = day["req"]
+        found(index, _cell_of_days(day, requests[index], bases[requests[index].contract_id]), day["newest_batch"])
+    if counted:
+        subset = [requests[i] for i in counted]
+        slots = max(1, max(len(r.thresholds) for r in subset))
+        for row in _outcome_rows(session, subset, slots, as_of_batch):
+            index = counted[row.req]
+            found(index, _cell(row, len(requests[index].thresholds)), row.newest_batch)
     hours = _productive_hours(session, requests, as_of_batch)
     out: dict[tuple[int, Period], PeriodOutcomes] = {}
     for index, request in enumerate(requests):
-        found = sorted(cells.get(index, []), key=lambda c: (c.channel, c.handled_by))
+        ordered = sorted(cells.get(index, []), key=lambda c: (c.channel, c.handled_by))
         out[(request.contract_id, request.period)] = PeriodOutcomes(
             contract=request.contract,
             period=request.period,
             thresholds=request.thresholds,
-            cells=tuple(found),
+            cells=tuple(ordered),
             productive_hours=hours.get(index, Decimal(0)),
             data_as_of=newest.get(index),
         )
@@ -298,6 +326,33 @@ def _cell(row: Any, count: int) -> OutcomeCell:
         nps_detractors=int(row.nps_detractors),
         qa_n=int(row.qa_n),
         qa_sum=Decimal(row.qa_sum) if row.qa_sum is not None else Decimal(0),
+    )
+
+
+def _cell_of_days(day: dict[str, Any], request: MeasureRequest, basis: Basis) -> OutcomeCell:
+    """A request's cell from its days' sums: the request's thresholds and window picked out
+    of the basis's slots, and the escalation rule applied."""
+    slots = [basis.thresholds.index(t) for t in request.thresholds]
+    window = basis.windows.index(request.repeat_window_days)
+    plain = int(day["resolved_plain"]) - int(day[f"repeated_plain_{window}"])
+    escalated = int(day["resolved_escalated"]) - int(day[f"repeated_escalated_{window}"])
+    return OutcomeCell(
+        channel=day["channel"],
+        handled_by=day["handled_by"],
+        offered=int(day["offered"]),
+        abandoned=int(day["abandoned"]),
+        answered_wait_sum=int(day["answered_wait_sum"]),
+        handle_sum=int(day["handle_sum"]),
+        answered_within=tuple(int(day[f"answered_within_{k}"]) for k in slots),
+        abandoned_within=tuple(int(day[f"abandoned_within_{k}"]) for k in slots),
+        resolutions=plain + (0 if request.exclude_escalated else escalated),
+        csat_n=int(day["csat_n"]),
+        csat_good=int(day["csat_good"]),
+        nps_n=int(day["nps_n"]),
+        nps_promoters=int(day["nps_promoters"]),
+        nps_detractors=int(day["nps_detractors"]),
+        qa_n=int(day["qa_n"]),
+        qa_sum=Decimal(day["qa_sum"]) if day["qa_sum"] is not None else Decimal(0),
     )
 
 

@@ -86,7 +86,9 @@ class ImportBatch(SQLModel, table=True):
 class Interaction(SQLModel, table=True):
     """One contact. ``next_contact_at`` is the start of the same customer's next contact on
     the same contract, maintained by the importer in SQL; the repeat-contact rule compares
-    it with the contract's window at measurement time."""
+    it with the contract's window at measurement time. ``local_day`` is the contract's
+    calendar day the contact started on (days since 1970-01-01 in its time zone, by the rule
+    of ``billing.periods.LocalCalendar``): the key of its daily rollup (``OutcomeDay``)."""
 
     __table_args__ = (
         UniqueConstraint("contract_id", "interaction_id", name="uq_interaction_external_id"),
@@ -114,6 +116,86 @@ class Interaction(SQLModel, table=True):
     qa_score: Decimal | None = Field(default=None, sa_type=Exact(scale=2, precision=7))
     next_contact_at: datetime | None = Field(default=None, sa_type=Epoch)
     batch_id: int = Field(foreign_key="import_batch.id")
+    local_day: int | None = None
+
+
+#: Slots of a daily rollup: service-level thresholds and repeat windows it counts against.
+THRESHOLD_SLOTS = 4
+WINDOW_SLOTS = 2
+
+
+class OutcomeBasis(SQLModel, table=True):
+    """What one contract's daily rollup counts against: the waits (seconds) it counts answers
+    and abandons within, and the repeat windows (days) it counts repeated resolutions for,
+    taken from every version of the contract's terms. A basis that changes rebuilds the
+    contract's rollup from its interactions (``billing.outcome_days``). A slot is NULL when
+    unused."""
+
+    __tablename__ = "outcome_basis"
+
+    contract_id: int = Field(foreign_key="contract.id", primary_key=True)
+    timezone: str = Field(max_length=64)
+    threshold_0: int | None = None
+    threshold_1: int | None = None
+    threshold_2: int | None = None
+    threshold_3: int | None = None
+    window_0: int | None = None
+    window_1: int | None = None
+
+
+def _count() -> Any:
+    return Field(default=0, sa_column_kwargs={"server_default": text("0")})
+
+
+def _sum() -> Any:
+    return Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": text("0")})
+
+
+class OutcomeDay(SQLModel, table=True):
+    """The additive sums of one contract's interactions of one local day, channel and handler,
+    kept by every import in the same transaction as the rows (``billing.outcome_days``), so a
+    period's KPIs are a sum over its days instead of a pass over its interactions.
+
+    ``answered_within_k`` / ``abandoned_within_k`` count waits within the basis's
+    ``threshold_k``. ``resolved_plain`` / ``resolved_escalated`` count answered contacts marked
+    resolved, not escalated / escalated; ``repeated_*_k`` count those of them whose customer
+    came back within ``window_k`` days (the repeat-contact rule), which changes as later
+    contacts arrive."""
+
+    __tablename__ = "outcome_day"
+
+    contract_id: int = Field(foreign_key="contract.id", primary_key=True)
+    local_day: int = Field(primary_key=True)
+    channel: str = Field(max_length=30, primary_key=True)
+    handled_by: str = Field(max_length=10, primary_key=True)
+    offered: int = _count()
+    abandoned: int = _count()
+    answered_wait_sum: int = _sum()
+    handle_sum: int = _sum()
+    answered_within_0: int = _count()
+    answered_within_1: int = _count()
+    answered_within_2: int = _count()
+    answered_within_3: int = _count()
+    abandoned_within_0: int = _count()
+    abandoned_within_1: int = _count()
+    abandoned_within_2: int = _count()
+    abandoned_within_3: int = _count()
+    resolved_plain: int = _count()
+    resolved_escalated: int = _count()
+    repeated_plain_0: int = _count()
+    repeated_plain_1: int = _count()
+    repeated_escalated_0: int = _count()
+    repeated_escalated_1: int = _count()
+    csat_n: int = _count()
+    csat_good: int = _count()
+    nps_n: int = _count()
+    nps_promoters: int = _count()
+    nps_detractors: int = _count()
+    qa_n: int = _count()
+    qa_sum: Decimal = Field(
+        default=Decimal(0), sa_type=Exact(scale=2, precision=18), sa_column_kwargs={"server_default": text("0")}
+    )
+    newest_batch: int = _count()
 
 
 class WorkforceEntry(SQLModel, table=True):

@@ -117,11 +117,29 @@ def test_a_reader_process_that_dies_is_reported_not_waited_on(db, tmp_path, monk
         ingest.import_interactions(db, mixed_file(tmp_path))
 
 
-def test_chain_chunk_points_each_contact_at_the_next_of_its_pair_in_time_then_file_order():
-    from billing.ingest.next_contact import chain_chunk
+def test_chain_points_each_contact_at_the_next_of_its_pair_in_time_then_file_order():
+    from billing.ingest.next_contact import chain
 
     def row(contract, iid, customer, started, line):  # STORED positions 0, 1, 3, 4; then the line
-        return (contract, iid, "voice", customer, started, 0, False, 1, "human", True, False, None, None, None, 1, line)
+        return (
+            contract,
+            iid,
+            "voice",
+            customer,
+            started,
+            0,
+            False,
+            1,
+            "human",
+            True,
+            False,
+            None,
+            None,
+            None,
+            1,
+            9,
+            line,
+        )
 
     rows = [
         row(1, "a", "c1", 300, 2),
@@ -131,15 +149,11 @@ def test_chain_chunk_points_each_contact_at_the_next_of_its_pair_in_time_then_fi
         row(2, "d", "c1", 200, 6),  # same customer code, another contract: another pair
         row(1, "e", None, 150, 7),  # no customer: no chain
     ]
-    chained = chain_chunk(rows)
-    assert [(r[1], r[-2], r[-1]) for r in chained] == [
-        ("a", None, 2),
-        ("b", 100, 3),
-        ("c", 300, 4),
-        ("b", None, 5),
-        ("d", None, 6),
-        ("e", None, 7),
-    ]
+    chained = chain(rows)
+    assert [(r[1], r[-1]) for r in chained.rows] == [("a", None), ("b", 100), ("c", 300), ("d", None), ("e", None)]
+    assert all(len(r) == len(rows[0]) for r in chained.rows)  # the line gave way to the next contact
+    assert chained.pairs == [(1, "c1", 100), (2, "c1", 200)]
+    assert chained.read == 6
 
 
 def test_where_no_reader_process_can_start_the_thread_reads(db, tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from billing.contracts import active_contracts, load_files
 from billing.db import reading, transaction
 from billing.lines import LineType
 from billing.models import Contract, ImportBatch, Interaction
+from billing.outcome_days import rebuild
 from billing.periods import Period
 from billing.rating import PeriodOutsideContract, rate_under
 from billing.rating_service import outcomes_for, rate_contract, rate_contracts
@@ -25,7 +26,8 @@ OCT = Period(2026, 10)
 
 
 def insert_interactions(engine: Engine, rows: list[dict[str, str]]) -> None:
-    """Store interaction rows the way the importer does, next contact of each customer included."""
+    """Store interaction rows the way the importer does: next contact of each customer
+    included, and the contracts' daily rollup rebuilt (local days filled on the way)."""
     with transaction(engine) as session:
         codes = dict(session.execute(select(Contract.code, Contract.id)).all())  # type: ignore[call-overload]
         batch = ImportBatch(kind="interactions", source="test")
@@ -65,6 +67,8 @@ def insert_interactions(engine: Engine, rows: list[dict[str, str]]) -> None:
                 }
             )
         session.execute(insert(Interaction), records)
+        for contract_id in sorted({record["contract_id"] for record in records}):
+            rebuild(session, contract_id)
 
 
 def golden_rows() -> list[dict[str, str]]:

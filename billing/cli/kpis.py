@@ -8,14 +8,19 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from billing import ingest
+from billing import ingest, outcome_days
 from billing.cli.common import DefaultCommandGroup, console, fail, parse_period, print_json, state
 from billing.cli.outcomes import run_and_report
 from billing.contracts import terms_in_force
-from billing.db import reading
+from billing.db import reading, transaction
+from billing.ingest.bulk import contract_ids
 from billing.kpi import kpi_report
 from billing.measurement import MeasureRequest, measure
+from billing.periods import day_of_number
 from billing.terms import DEFAULT_THRESHOLD_SECONDS, Filter, HandledBy, ServiceLevelFormula
+
+#: Differences ``billing kpis check`` prints (all are counted).
+SHOWN = 50
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +46,13 @@ def register(app: typer.Typer) -> None:
             help="exclude_short_abandons, abandons_against, abandons_for or answered_only",
         ),
         as_json: bool = typer.Option(False, "--json", help="The SPEC section 6 JSON"),
+        recount: bool = typer.Option(
+            False, "--recount", help="Count the interactions themselves instead of reading the daily rollup"
+        ),
     ) -> None:
-        """Every KPI of a contract for one period, measured in the database."""
+        """Every KPI of a contract for one period, measured in the database (from the daily
+        rollup the importer keeps, or from the interactions when the rollup does not hold the
+        threshold asked for, or with --recount)."""
         month = parse_period(period)
         try:
             chosen = ServiceLevelFormula(formula)
@@ -68,7 +78,7 @@ def register(app: typer.Typer) -> None:
                 exclude_escalated=terms.resolution.exclude_escalated,
                 thresholds=(threshold,),
             )
-            outcomes = measure(session, [request])[(current.contract_id, month)]
+            outcomes = measure(session, [request], from_rows=recount)[(current.contract_id, month)]
         flt = Filter(tuple(channel) or None, tuple(handled_by) or None)
         report = kpi_report(outcomes, flt, threshold, chosen)
         data: dict[str, object] = {"contract": code, "period": str(month)}
@@ -94,6 +104,40 @@ def register(app: typer.Typer) -> None:
         console.print(table)
         samples = report["samples"]
         console.print(f"samples: {samples}", highlight=False)
+
+    @group.command("check")
+    def check(
+        codes: list[str] = typer.Argument(None, help="Contract codes (default: every contract)"),
+        repair: bool = typer.Option(False, "--repair", help="Rebuild the days of contracts that differ"),
+    ) -> None:
+        """Recount the daily rollup of outcomes from the interactions and report every day that
+        differs (exit status 1 when any does, unless --repair rebuilt them)."""
+        engine = state.engine()
+        with transaction(engine) as session:
+            ids = contract_ids(session)
+            unknown = [code for code in codes or [] if code not in ids]
+            if unknown:
+                fail(f"unknown contract(s): {', '.join(unknown)}")
+            wanted = [ids[code] for code in codes] if codes else None
+            differences = outcome_days.verify(session, wanted)
+            names = {cid: code for code, cid in ids.items()}
+            for d in differences[:SHOWN]:
+                where = (
+                    f"{names.get(d.contract_id, d.contract_id)} {day_of_number(d.local_day)} {d.channel}/{d.handled_by}"
+                )
+                console.print(f"{where}: {d.column} stored {d.stored}, recounted {d.recounted}", highlight=False)
+            if len(differences) > SHOWN:
+                console.print(f"... and {len(differences) - SHOWN} more", highlight=False)
+            broken = sorted({d.contract_id for d in differences})
+            if broken and repair:
+                for contract_id in broken:
+                    outcome_days.rebuild(session, contract_id)
+                console.print(f"rebuilt the days of {len(broken)} contract(s)", highlight=False)
+                return
+        checked = "every contract" if not codes else ", ".join(codes)
+        if broken:
+            fail(f"{len(differences)} difference(s) in {len(broken)} contract(s); rebuild with --repair")
+        console.print(f"daily rollup matches the interactions ({checked})", highlight=False)
 
     @group.command("import-client")
     def import_client(file: Path = typer.Argument(..., help="CSV: contract,period,metric,value")) -> None:

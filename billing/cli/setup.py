@@ -1,11 +1,12 @@
-"""``billing init``: create or migrate the database."""
+"""``billing init``: create or migrate the database, and build any missing daily rollup."""
 
 from __future__ import annotations
 
 import typer
 
 from billing.cli.common import console, state
-from billing.db import database_url, migrate
+from billing.db import database_url, migrate, transaction
+from billing.outcome_days import ensure_all
 
 
 def register(app: typer.Typer) -> None:
@@ -14,6 +15,10 @@ def register(app: typer.Typer) -> None:
         """Create or migrate the database to the latest schema (Alembic)."""
         url = database_url(state.db_url)
         migrate(url)
+        with transaction(state.engine()) as session:
+            rebuilt = ensure_all(session)  # contracts stored before the daily rollup existed
+        if rebuilt:
+            console.print(f"daily outcome rollup built for {len(rebuilt)} contract(s)", highlight=False)
         console.print(f"database ready: {_redacted(url)}", highlight=False)
 
 

@@ -9,6 +9,7 @@ columns, the row converter, the natural key, how rows are written, and what runs
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,10 +19,11 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, insert, select, update
 from sqlmodel import Session
 
-from billing.db import transaction
+from billing.db import transaction, transaction_on
 from billing.ingest.files import RowSource, open_rows
 from billing.ingest.pipeline import Chunk, PreparedChunk, prepared_chunks, progress_bar, reader_kind
 from billing.ingest.rejects import resolve_rejects, supersede
+from billing.ingest.staging import Stager
 from billing.models import ImportBatch, RejectedRow, utcnow
 from billing.problems import Problem
 
@@ -78,12 +80,13 @@ class ImportKind(Protocol):
         """The natural key of a row as read (also of a bad one), or None."""
         ...
 
-    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """A chunk's converted rows as ``write`` takes them (runs in the reader, beside the writer)."""
+    def stager(self, session: Session, folder: Path) -> Stager:
+        """How chunks go from the reader (converted rows) to ``write`` (``billing.ingest.staging``);
+        ``folder`` is the import's own scratch folder."""
         ...
 
-    def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
-        """Store rows idempotently; return how many were new."""
+    def write(self, session: Session, staged: Any) -> int:
+        """Store a staged chunk's rows idempotently; return how many were new."""
         ...
 
     def after(self, session: Session, batch_id: int, first_new_id: int) -> None:
@@ -115,22 +118,28 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
     rows = open_rows(path, kind.columns, kind.required, kind.name)
     try:
         _recover_unfinished(engine, kind)
-        with transaction(engine) as session:
-            batch = ImportBatch(kind=kind.name, source=source_name[:500])
-            session.add(batch)
-            session.flush()
-            assert batch.id is not None
-            batch_id = batch.id
-            first_new_id = kind.newest_id(session)
-            convert = kind.converter(session, source_name, batch_id)
-        summary = ImportSummary(batch_id, source_name, kind.name, ignored_columns=rows.ignored_columns)
-        prepare = partial(_prepare_chunk, kind, rows, convert, batch_id=batch_id)
-        reader = reader_kind(path)
-        with progress_bar(path, progress) as advance, prepared_chunks(rows, prepare, CHUNK_ROWS, reader) as prepared:
-            for chunk in prepared:
-                with transaction(engine) as session:
-                    _store_chunk(session, kind, chunk, batch_id, summary)
-                advance(chunk.position)
+        with tempfile.TemporaryDirectory(prefix="billing-import-") as scratch:
+            with transaction(engine) as session:
+                batch = ImportBatch(kind=kind.name, source=source_name[:500])
+                session.add(batch)
+                session.flush()
+                assert batch.id is not None
+                batch_id = batch.id
+                first_new_id = kind.newest_id(session)
+                convert = kind.converter(session, source_name, batch_id)
+                stager = kind.stager(session, Path(scratch))
+            summary = ImportSummary(batch_id, source_name, kind.name, ignored_columns=rows.ignored_columns)
+            prepare = partial(_prepare_chunk, kind, rows, convert, stager, batch_id=batch_id)
+            reader = reader_kind(path)
+            with (
+                progress_bar(path, progress) as advance,
+                prepared_chunks(rows, prepare, CHUNK_ROWS, reader) as prepared,
+                engine.connect() as connection,  # one connection: SQLite keeps its page cache warm
+            ):
+                for chunk in prepared:
+                    with stager.attached(connection, chunk.good), transaction_on(connection) as session:
+                        _store_chunk(session, kind, chunk, batch_id, summary)
+                    advance(chunk.position)
         with transaction(engine) as session:
             kind.after(session, batch_id, first_new_id)
             summary.resolved_earlier_rejects = resolve_rejects(session, kind.name, kind.existing_keys)
@@ -162,7 +171,9 @@ def _recover_unfinished(engine: Engine, kind: ImportKind) -> None:
             kind.recover(session, batch_id)
 
 
-def _prepare_chunk(kind: ImportKind, rows: RowSource, convert: Converter, chunk: Chunk, batch_id: int) -> PreparedChunk:
+def _prepare_chunk(
+    kind: ImportKind, rows: RowSource, convert: Converter, stager: Stager, chunk: Chunk, batch_id: int
+) -> PreparedChunk:
     """Validate one chunk: rows to store, and the bad ones as rejected-row records."""
     good: list[tuple[Any, ...]] = []
     bad: list[dict[str, Any]] = []
@@ -179,13 +190,13 @@ def _prepare_chunk(kind: ImportKind, rows: RowSource, convert: Converter, chunk:
         bad.append(_rejected(kind, rows, batch_id, line, values, raw, problems))
         if len(found) < SHOWN_ERRORS:
             found.extend(problems)
-    return PreparedChunk(kind.prepare_rows(good), bad, found, rows.position())
+    return PreparedChunk(stager.prepare(good), bad, found, rows.position())
 
 
 def _store_chunk(
     session: Session, kind: ImportKind, chunk: PreparedChunk, batch_id: int, summary: ImportSummary
 ) -> None:
-    inserted = kind.write(session, chunk.good) if chunk.good else 0
+    inserted = kind.write(session, chunk.good) if len(chunk.good) else 0
     summary.imported += inserted
     summary.duplicates += len(chunk.good) - inserted
     if chunk.bad:

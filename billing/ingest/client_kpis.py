@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
 from billing.ingest.bulk import check_contract, contract_ids, exact_number, is_sqlite, write_rows
+from billing.ingest.staging import RowStager, Stager
 from billing.models import ClientKpi
 from billing.periods import Period
 from billing.problems import Problem
@@ -78,8 +80,8 @@ class ClientKpiKind:
         code, period, metric = (v.strip() for v in values[:3])
         return json.dumps([code, period, metric]) if code and period and metric else None
 
-    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return rows
+    def stager(self, session: Session, folder: Path) -> Stager:
+        return RowStager()
 
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
         latest = {row[:3]: row for row in rows}  # a key sent twice in one file: the last line wins

@@ -16,14 +16,17 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from billing.ingest.bulk import check_contract, contract_ids, is_sqlite
-from billing.ingest.next_contact import chain_chunk, refresh_next_contacts, write_interactions
+from billing.ingest.next_contact import chain, refresh_next_contacts, write_interactions
+from billing.ingest.staging import CopyStager, SqliteStager, Stager, copy_text_value
 from billing.models import Interaction
+from billing.periods import LocalCalendar
 from billing.problems import Problem
 
 COLUMNS = (
@@ -43,8 +46,11 @@ COLUMNS = (
     "qa_score",
 )
 REQUIRED = ("interaction_id", "contract", "channel", "started_at", "wait_seconds", "abandoned")
-#: Columns written to the interaction table: the file's columns with the contract resolved to its id.
-STORED = ("contract_id", "interaction_id", *COLUMNS[2:], "batch_id")
+#: Columns written to the interaction table: the file's columns with the contract resolved to
+#: its id, the batch, and the contract's local day the contact started on.
+STORED = ("contract_id", "interaction_id", *COLUMNS[2:], "batch_id", "local_day")
+#: What a staged chunk holds per row (``billing.ingest.next_contact.chain``).
+STAGED = (*STORED, "next_contact_at")
 MAX_SECONDS = 2**31 - 1
 ANALYZE_AFTER_ROWS = 10_000
 TEXT_LIMITS = {"interaction_id": 100, "channel": 30, "customer_id": 100}
@@ -70,6 +76,7 @@ class InteractionKind:
 
     def converter(self, session: Session, source: str, batch_id: int) -> Any:
         contracts = contract_ids(session)
+        calendars = _calendars(session, contracts)
         qa_scaled = is_sqlite(session)
         fromiso = datetime.fromisoformat
         booleans, optional_booleans, handlers = BOOLEANS, OPTIONAL_BOOLEANS, HANDLERS
@@ -80,6 +87,7 @@ class InteractionKind:
             )
             try:
                 moment = fromiso(started)
+                instant = int(moment.timestamp())
                 wait_s = int(wait)
                 answered = not booleans[abandoned]
                 handle_s = int(handle) if handle else None
@@ -90,7 +98,7 @@ class InteractionKind:
                     iid,
                     channel,
                     customer or None,
-                    int(moment.timestamp()),
+                    instant,
                     wait_s,
                     not answered,
                     handle_s,
@@ -101,6 +109,7 @@ class InteractionKind:
                     nps_v,
                     _qa(qa, qa_scaled) if qa else None,
                     batch_id,
+                    calendars[code].day_of(instant),
                     line,
                 )
                 if (
@@ -127,12 +136,14 @@ class InteractionKind:
         iid, code = values[0], values[1]
         return json.dumps([code, iid]) if iid and code else None
 
-    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return chain_chunk(rows)
+    def stager(self, session: Session, folder: Path) -> Stager:
+        """SQLite: chunks staged in files the writer copies from; PostgreSQL: ``COPY`` text."""
+        if is_sqlite(session):
+            return SqliteStager(folder, STAGED, chain)
+        return CopyStager(chain, _copy_line)
 
-    def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
-        """Rows are ``STORED`` values, the next contact within the chunk, then the file line."""
-        return write_interactions(session, STORED, rows)
+    def write(self, session: Session, staged: Any) -> int:
+        return write_interactions(session, STAGED, staged)
 
     def newest_id(self, session: Session) -> int:
         return int(session.execute(select(func.coalesce(func.max(Interaction.id), 0))).scalar_one())
@@ -166,6 +177,33 @@ class InteractionKind:
                 ).scalars()
                 found.update(json.dumps([code, iid]) for iid in stored)
         return found
+
+
+def _copy_line(row: tuple[Any, ...]) -> str:
+    """A ``STAGED`` row as a line of PostgreSQL ``COPY`` text, column by column: what the
+    reader does for every row, so it is written out rather than looped over."""
+    (cid, iid, channel, customer, started, wait, abandoned, handle, by, resolved, escalated, csat, nps, qa) = row[:14]
+    batch, day, following = row[14:]
+    n = "\\N"
+    return (
+        f"{cid}\t{copy_text_value(iid)}\t{copy_text_value(channel)}\t"
+        f"{n if customer is None else copy_text_value(customer)}\t{started}\t{wait}\t{'t' if abandoned else 'f'}\t"
+        f"{n if handle is None else handle}\t{by}\t{'t' if resolved else 'f'}\t{'t' if escalated else 'f'}\t"
+        f"{n if csat is None else csat}\t{n if nps is None else nps}\t{n if qa is None else qa}\t"
+        f"{batch}\t{day}\t{n if following is None else following}"
+    )
+
+
+def _calendars(session: Session, contracts: dict[str, int]) -> dict[str, LocalCalendar]:
+    """Each contract's calendar, by code: its time zone files each contact under a local day.
+    (A contract's time zone never changes: amendments may not change it.)"""
+    from billing.contracts import terms_from_source
+    from billing.models import ContractVersion
+
+    v = ContractVersion.__table__.c  # type: ignore[attr-defined]
+    bases = session.execute(select(v.contract_id, v.source_text, v.source_name).where(v.is_amendment.is_(False)))
+    zones = {int(cid): terms_from_source(text_, name).timezone for cid, text_, name in bases}
+    return {code: LocalCalendar(zones[cid]) for code, cid in contracts.items()}
 
 
 def _qa(text: str, scaled: bool) -> Any:

@@ -4,29 +4,32 @@ contact starts within ``repeat_window_days``, even in the next period). Contacts
 (contract, customer) pair are ordered by ``(started_at, id)``: of two contacts at the same
 instant, the one stored first points at the other.
 
-Each chunk commits with its values right, instead of the whole file being recomputed at the
-end (which on PostgreSQL rewrote two thirds of a fresh load's rows) (``write_interactions``):
+Each chunk commits with its values right, and with the daily rollup of outcomes
+(``billing.outcome_days``) moved in the same transaction (``write_interactions``):
 
-1. of a key seen twice in the chunk, the first row counts;
-2. for every (contract, customer) pair the chunk touches, the pair's last stored contact is
-   found through the customer index (one seek per pair);
-3. rows go in, in file order (so ids keep the file's order for ties), each pointing at the
-   next row of its pair in the chunk (``chain_chunk``, computed by the import's reader beside
-   the writer, over the first row of each key): right whenever every row goes in and no
-   stored contact of the pair is later than the chunk's first one, which is the case of every
-   load in time order. PostgreSQL inserts from a staging table filled by ``COPY``, SQLite with
-   one ``executemany``;
-4. the pair's last stored contact now points at the chunk's first one (usually the only
+1. the reader keeps the first row of a key seen twice in the chunk, points each row at the
+   next row of its (contract, customer) pair in the chunk, and lists the pairs with their
+   first contact in the chunk (``chain``): right whenever every row goes in and no stored
+   contact of the pair is later than the chunk's first one, which is the case of every load
+   in time order;
+2. for every pair the chunk touches, the pair's last stored contact is found through the
+   customer index (one seek per pair), before the rows go in;
+3. rows go in, in file order (so ids keep the file's order for ties), through the engine's
+   bulk path: PostgreSQL ``COPY`` straight into the table (a chunk with a key stored already
+   fails that ``COPY`` and goes through a staging table and ``ON CONFLICT DO NOTHING``
+   instead), SQLite one ``INSERT ... SELECT`` from the staged file;
+4. the new rows are folded into their days;
+5. the pair's last stored contact now points at the chunk's first one (usually the only
    stored row a load changes);
-5. a pair that got a contact older than its last stored one (a late contact) is recomputed
-   whole with ``LEAD`` over all its rows (``_REFRESH``), writing only changed rows. So is
-   every touched pair of a chunk whose keys were partly stored already (an overlapping file):
-   its chains were computed with rows that did not go in. A chunk whose keys were all stored
-   (a re-import) changes nothing. Checking keys up front instead would probe the unique
-   index twice for every row of every fresh load.
+6. a pair that got a contact older than its last stored one (a late contact) is recomputed
+   whole with ``LEAD`` over all its rows (``_RECOMPUTE``). So is every touched pair of a chunk
+   whose keys were partly stored already (an overlapping file): its chains were computed
+   with rows that did not go in. A chunk whose keys were all stored (a re-import) changes
+   nothing. Checking keys up front instead would probe the unique index twice for every row
+   of every fresh load.
 
-A row as the writers take it is the ``STORED`` values, then the next contact within the chunk
-(``chain_chunk``), then the file line (the staging order on PostgreSQL).
+Steps 5 and 6 change stored rows only through ``billing.outcome_days.apply_next_changes``,
+which moves the repeated-resolution counts of their days by the difference.
 
 Writers take a lock first (SQLite's ``BEGIN IMMEDIATE``; an advisory transaction lock on
 PostgreSQL), so two imports never compute from each other's half-written pairs.
@@ -37,30 +40,27 @@ older version of this code is completed with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session
 
-#: Any constant identifies the interaction writers' advisory lock on PostgreSQL.
-_WRITER_LOCK = 0x1A7E_C0DE
+from billing.ingest.staging import Chained, CopyChunk, StagedFile
+from billing.outcome_days import apply_next_changes, fold, lock_writers
 
-_REFRESH = """
-WITH touched AS ({touched}),
+#: The next contact of every row of the touched pairs, recomputed over all their rows; only
+#: rows whose stored value differs, as ``(id, next_at)`` for ``apply_next_changes``.
+_RECOMPUTE = """
+WITH touched AS (SELECT DISTINCT contract_id, customer_id FROM ({touched}) listed),
 recomputed AS (
-    SELECT i.id,
+    SELECT i.id, i.next_contact_at AS was,
            LEAD(i.started_at) OVER (
                PARTITION BY i.contract_id, i.customer_id ORDER BY i.started_at, i.id
            ) AS next_at
     FROM touched t CROSS JOIN interaction i  -- SQLite: the few pairs drive, the index serves
     WHERE i.contract_id = t.contract_id AND i.customer_id = t.customer_id
 )
-UPDATE interaction
-SET next_contact_at = recomputed.next_at
-FROM recomputed
-WHERE interaction.id = recomputed.id
-  AND interaction.next_contact_at {distinct} recomputed.next_at
+SELECT id, next_at FROM recomputed WHERE was {distinct} next_at
 """
 
 _BATCH_PAIRS = """
@@ -77,24 +77,22 @@ _CHUNK_SETTINGS = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "
 _TUNE = "; ".join(f"SET LOCAL {name} TO {value}" for name, value in _CHUNK_SETTINGS.items())
 _UNTUNE = "; ".join(f"SET LOCAL {name} TO DEFAULT" for name in _CHUNK_SETTINGS)
 
-#: The id of a touched pair's last stored contact, in (started_at, id) order: one index seek.
-_LAST_STORED = """
-    SELECT i.id FROM interaction i
-    WHERE i.contract_id = stage_touched.contract_id AND i.customer_id = stage_touched.customer_id
-    ORDER BY i.started_at DESC, i.id DESC LIMIT 1
+#: The pairs a chunk touches, each with its last stored contact, found before the chunk goes
+#: in (one seek of the customer index per pair, in (started_at, id) order).
+_TOUCHED = """
+INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
+SELECT p.contract_id, p.customer_id, p.first_new,
+       (SELECT i.id FROM interaction i
+        WHERE i.contract_id = p.contract_id AND i.customer_id = p.customer_id
+        ORDER BY i.started_at DESC, i.id DESC LIMIT 1)
+FROM {pairs} p
 """
 
-#: SQLite: the pairs the chunk touched, with their last contact stored before it.
-_SQLITE_TOUCHED = """
-INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
-SELECT g.contract_id, g.customer_id, g.first_new,
-       (SELECT i.id FROM interaction i
-        WHERE i.contract_id = g.contract_id AND i.customer_id = g.customer_id AND i.id <= :before
-        ORDER BY i.started_at DESC, i.id DESC LIMIT 1)
-FROM (SELECT contract_id, customer_id, MIN(started_at) AS first_new
-      FROM interaction NOT INDEXED
-      WHERE id > :before AND customer_id IS NOT NULL
-      GROUP BY contract_id, customer_id) g
+#: The last stored contact of each pair now points at the chunk's first contact.
+_LINKS = """
+    SELECT t.last_id, t.first_new
+    FROM stage_touched t JOIN interaction p ON p.id = t.last_id
+    WHERE p.started_at <= t.first_new AND p.next_contact_at {distinct} t.first_new
 """
 
 _LATE_PAIRS = """
@@ -107,157 +105,171 @@ _LATE_PAIRS = """
 def refresh_next_contacts(session: Session, batch_id: int, first_new_id: int) -> int:
     """Recompute ``next_contact_at`` for every pair the batch touched; returns rows changed."""
     sqlite = _is_sqlite(session)
-    if not sqlite:  # not while another import writes its chunks (SQLite: BEGIN IMMEDIATE)
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _WRITER_LOCK})
+    lock_writers(session)  # not while another import writes its chunks (SQLite: BEGIN IMMEDIATE)
     # SQLite would rather walk the whole customer index to get DISTINCT for free than read the
     # few new rows by rowid: NOT INDEXED keeps a late import of 100 rows from scanning 10M.
     touched = _BATCH_PAIRS.format(rowid_range_only="NOT INDEXED" if sqlite else "")
-    result = session.execute(
-        text(_REFRESH.format(touched=touched, distinct=_distinct(sqlite))),
+    return apply_next_changes(
+        session,
+        _RECOMPUTE.format(touched=touched, distinct=_distinct(sqlite)),
         {"batch_id": batch_id, "first_new_id": first_new_id},
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def chain_chunk(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows (``STORED`` values, then the file line) with the next contact of their (contract,
-    customer) pair within the chunk inserted before the line: in (started_at, file order)
-    order, over the first row of each (contract, interaction id) key (a repeated key is not
-    stored, so it neither points nor is pointed at). Pure Python, run by the import's reader."""
-    seen: set[tuple[Any, Any]] = set()
-    chained: list[int] = []
-    for position, row in enumerate(rows):
-        key = (row[_CONTRACT], row[_INTERACTION])
-        if key in seen:
-            continue
-        seen.add(key)
-        if row[_CUSTOMER] is not None:
-            chained.append(position)
-    chained.sort(key=lambda p: (rows[p][_CONTRACT], rows[p][_CUSTOMER], rows[p][_STARTED], p))
-    following: list[Any] = [None] * len(rows)
-    for this, after in pairwise(chained):
-        a, b = rows[this], rows[after]
-        if a[_CONTRACT] == b[_CONTRACT] and a[_CUSTOMER] == b[_CUSTOMER]:
-            following[this] = b[_STARTED]
-    return [(*row[:-1], nxt, row[-1]) for row, nxt in zip(rows, following, strict=True)]
+def chain(rows: list[tuple[Any, ...]]) -> Chained:
+    """A chunk's converted rows (``STORED`` values, then the file line) made ready to store, in
+    the reader: the first row of each (contract, interaction id) key, in file order, with the
+    next contact of its (contract, customer) pair within the chunk in place of the line (in
+    (started_at, file order) order; a repeated key is not stored, so it neither points nor is
+    pointed at), and each pair with its first contact in the chunk. Pure Python."""
+    keys = list(zip(map(itemgetter(_CONTRACT), rows), map(itemgetter(_INTERACTION), rows), strict=True))
+    if len(set(keys)) == len(rows):
+        kept = rows
+    else:
+        seen: set[tuple[Any, Any]] = set()
+        kept = []
+        for key, row in zip(keys, rows, strict=True):
+            if key not in seen:
+                seen.add(key)
+                kept.append(row)
+    # Positions of the rows with a customer, by (contract, customer, started_at); the sort is
+    # stable, so rows of a pair at the same instant keep their file order.
+    order = sorted(
+        (p for p, row in enumerate(kept) if row[_CUSTOMER] is not None),
+        key=list(map(itemgetter(_CONTRACT, _CUSTOMER, _STARTED), kept)).__getitem__,
+    )
+    following: list[Any] = [None] * len(kept)
+    pairs: list[tuple[Any, ...]] = []
+    previous: tuple[Any, ...] | None = None
+    before = -1
+    for this in order:
+        row = kept[this]
+        if previous is not None and previous[_CONTRACT] == row[_CONTRACT] and previous[_CUSTOMER] == row[_CUSTOMER]:
+            following[before] = row[_STARTED]
+        else:
+            pairs.append((row[_CONTRACT], row[_CUSTOMER], row[_STARTED]))
+        previous, before = row, this
+    stored = [(*row[:-1], nxt) for row, nxt in zip(kept, following, strict=True)]
+    return Chained(stored, pairs, len(rows))
 
 
 #: Positions in a stored row (``billing.ingest.interactions.STORED``).
 _CONTRACT, _INTERACTION, _CUSTOMER, _STARTED = 0, 1, 3, 4
 
 
-def write_interactions(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-    """Insert new ``rows`` (``columns`` values, the next contact within the chunk from
-    ``chain_chunk``, then the file line), fixing the stored contacts they follow; returns how
-    many rows were new. A key seen twice in ``rows`` keeps its first row; a key stored
-    already is skipped."""
-    if not rows:
+def write_interactions(session: Session, columns: Sequence[str], staged: StagedFile | CopyChunk) -> int:
+    """Insert a staged chunk's new rows (``columns``: the stored columns, ``next_contact_at``
+    last), fix the stored contacts they follow, and fold them into their days; returns how
+    many rows were new. A key stored already is skipped."""
+    if not staged.rows:
         return 0
-    if _is_sqlite(session):
-        return _write_sqlite(session, columns, rows)
-    return _write_postgresql(session, columns, _first_of_each_key(rows))
+    if isinstance(staged, StagedFile):
+        return _write_sqlite(session, columns, staged)
+    return _write_postgresql(session, columns, staged)
 
 
-def _write_sqlite(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-    """SQLite: one ``executemany`` straight into the table, chains included (no second
-    binding of every row into a staging table)."""
-    driver: Any = session.connection().connection.driver_connection
+def _write_sqlite(session: Session, columns: Sequence[str], staged: StagedFile) -> int:
+    """SQLite: one ``INSERT ... SELECT`` from the staged file attached as ``stage``."""
     run = session.connection().exec_driver_sql
-    before_id = driver.execute("SELECT coalesce(max(id), 0) FROM interaction").fetchone()[0]
-    stored = (*columns, "next_contact_at")
-    width = len(stored)
-    before = driver.total_changes
-    driver.executemany(
-        f"INSERT INTO interaction ({', '.join(stored)}) VALUES ({', '.join('?' for _ in stored)}) "
-        "ON CONFLICT (contract_id, interaction_id) DO NOTHING",
-        [row[:width] for row in rows],
-    )
-    inserted = int(driver.total_changes - before)
-    if not inserted:
-        return 0
-    driver.execute(
+    driver: Any = session.connection().connection.driver_connection
+    run(
         "CREATE TEMP TABLE IF NOT EXISTS stage_touched "
         "(contract_id INTEGER, customer_id TEXT, first_new INTEGER, last_id INTEGER)"
     )
-    run(_SQLITE_TOUCHED, {"before": before_id})
-    # A key repeated inside the chunk is not a stored row: chain_chunk left it out already.
-    keys = len({(row[_CONTRACT], row[_INTERACTION]) for row in rows})
-    _link_stored(run, sqlite=True, all_new=inserted == keys)
+    run(_TOUCHED.format(pairs="stage.pairs"))
+    before_id = run("SELECT coalesce(max(id), 0) FROM interaction").scalar_one()
+    names = ", ".join(columns)
+    before = driver.total_changes
+    # WHERE true: SQLite's grammar needs it between a SELECT and its ON CONFLICT clause.
+    run(
+        f"INSERT INTO main.interaction ({names}) SELECT {names} FROM stage.chunk WHERE true ORDER BY seq "
+        "ON CONFLICT (contract_id, interaction_id) DO NOTHING"
+    )
+    inserted = int(driver.total_changes - before)
+    if inserted:
+        all_new = inserted == staged.rows
+        if all_new:
+            fold(session, "stage.chunk AS r", "true")
+        else:  # NOT INDEXED: the new rows by rowid, not every row through an index
+            fold(session, "main.interaction AS r NOT INDEXED", f"r.id > {int(before_id)}")
+        _link_stored(session, sqlite=True, all_new=all_new)
     run("DELETE FROM stage_touched")
     return inserted
 
 
-def _write_postgresql(session: Session, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> int:
-    """PostgreSQL: ``COPY`` into a staging table, then one ``INSERT ... SELECT`` in file order."""
-    staged = (*columns, "chunk_next", "seq")
+def _write_postgresql(session: Session, columns: Sequence[str], staged: CopyChunk) -> int:
+    """PostgreSQL: ``COPY`` straight into the table, inside a savepoint; a chunk holding a key
+    stored already goes through a staging table and ``ON CONFLICT DO NOTHING`` instead."""
+    import psycopg
+
     names = ", ".join(columns)
     driver: Any = session.connection().connection.driver_connection
-    driver.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITER_LOCK,))
+    lock_writers(session)
     driver.execute(_TUNE)
+    if driver.execute("SELECT to_regclass('pg_temp.stage_chunk')").fetchone()[0] is None:
+        driver.execute(
+            f"CREATE TEMP TABLE stage_chunk ON COMMIT DELETE ROWS AS SELECT {names} FROM interaction WITH NO DATA"
+        )
+        driver.execute("ALTER TABLE stage_chunk ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY")
     driver.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS stage_chunk ON COMMIT DELETE ROWS AS "
-        f"SELECT {names}, 0::bigint AS chunk_next, 0::bigint AS seq FROM interaction WITH NO DATA"
+        "CREATE TEMP TABLE IF NOT EXISTS stage_pairs "
+        "(contract_id bigint, customer_id text, first_new bigint) ON COMMIT DELETE ROWS"
     )
     driver.execute(
         "CREATE TEMP TABLE IF NOT EXISTS stage_touched "
         "(contract_id bigint, customer_id text, first_new bigint, last_id bigint) ON COMMIT DELETE ROWS"
     )
-    with driver.cursor() as cursor, cursor.copy(f"COPY stage_chunk ({', '.join(staged)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
     run = session.connection().exec_driver_sql
-    run(
-        f"""INSERT INTO stage_touched (contract_id, customer_id, first_new, last_id)
-        SELECT g.contract_id, g.customer_id, g.first_new, ({_LAST_STORED.replace("stage_touched", "g")})
-        FROM (SELECT contract_id, customer_id, MIN(started_at) AS first_new
-              FROM stage_chunk WHERE customer_id IS NOT NULL
-              GROUP BY contract_id, customer_id) g"""
-    )
-    inserted = run(
-        f"""INSERT INTO interaction ({names}, next_contact_at)
-        SELECT {names}, chunk_next FROM stage_chunk ORDER BY seq
-        ON CONFLICT (contract_id, interaction_id) DO NOTHING"""
-    ).rowcount
+    with driver.cursor() as cursor:
+        with cursor.copy("COPY stage_pairs (contract_id, customer_id, first_new) FROM STDIN") as copy:
+            copy.write(staged.pairs)
+        run(_TOUCHED.format(pairs="stage_pairs"))
+        before_id = run("SELECT coalesce(max(id), 0) FROM interaction").scalar_one()
+        driver.execute("SAVEPOINT direct_copy")
+        try:
+            with cursor.copy(f"COPY interaction ({names}) FROM STDIN") as copy:
+                copy.write(staged.data)
+            inserted = staged.rows
+            driver.execute("RELEASE SAVEPOINT direct_copy")
+        except psycopg.errors.UniqueViolation:
+            driver.execute("ROLLBACK TO SAVEPOINT direct_copy")
+            inserted = _merge_postgresql(session, cursor, names, staged)
     if inserted:
-        _link_stored(run, sqlite=False, all_new=inserted == len(rows))
-    run("DELETE FROM stage_chunk")
-    run("DELETE FROM stage_touched")
+        fold(session, "interaction AS r", f"r.id > {int(before_id)}")
+        _link_stored(session, sqlite=False, all_new=inserted == staged.rows)
+    for table in ("stage_chunk", "stage_pairs", "stage_touched"):
+        run(f"DELETE FROM {table}")
     driver.execute(_UNTUNE)
-    return int(inserted)
+    return inserted
 
 
-def _link_stored(run: Any, sqlite: bool, all_new: bool) -> None:
+def _merge_postgresql(session: Session, cursor: Any, names: str, staged: CopyChunk) -> int:
+    """The chunk into a staging table (``seq`` numbers its rows as ``COPY`` wrote them), then
+    only its new keys into the table, in file order."""
+    with cursor.copy(f"COPY stage_chunk ({names}) FROM STDIN") as copy:
+        copy.write(staged.data)
+    result = session.connection().exec_driver_sql(
+        f"INSERT INTO interaction ({names}) SELECT {names} FROM stage_chunk ORDER BY seq "
+        "ON CONFLICT (contract_id, interaction_id) DO NOTHING"
+    )
+    return int(result.rowcount)
+
+
+def _link_stored(session: Session, sqlite: bool, all_new: bool) -> None:
     """After the chunk's rows are in: point each pair's last stored contact at the chunk's
     first, and recompute whole the pairs that got a late contact. When some rows were not
-    new after all (a key stored between the check and the insert), every touched pair is
-    recomputed whole: their chains were computed with rows that did not go in."""
+    new after all (a key stored already), every touched pair is recomputed whole: their
+    chains were computed with rows that did not go in."""
+    distinct = _distinct(sqlite)
     if all_new:
-        # The last stored contact had no next one; the chunk's first contact follows it now.
-        run(
-            "UPDATE interaction SET next_contact_at = t.first_new FROM stage_touched t "
-            "WHERE interaction.id = t.last_id AND interaction.started_at <= t.first_new"
-        )
-        if not run(f"SELECT EXISTS ({_LATE_PAIRS})").scalar():
+        apply_next_changes(session, _LINKS.format(distinct=distinct))
+        late = session.connection().exec_driver_sql(f"SELECT EXISTS ({_LATE_PAIRS})").scalar()
+        if not late:
             return
         touched = _LATE_PAIRS
     else:
         touched = "SELECT contract_id, customer_id FROM stage_touched"
-    run(_REFRESH.format(touched=touched, distinct=_distinct(sqlite)))
-
-
-def _first_of_each_key(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows keep file order; of a (contract, interaction id) seen twice, the first counts."""
-    keys = {(row[0], row[1]) for row in rows}
-    if len(keys) == len(rows):
-        return rows
-    seen: set[tuple[Any, Any]] = set()
-    unique = []
-    for row in rows:
-        key = (row[0], row[1])
-        if key not in seen:
-            seen.add(key)
-            unique.append(row)
-    return unique
+    apply_next_changes(session, _RECOMPUTE.format(touched=touched, distinct=distinct))
 
 
 def _is_sqlite(session: Session) -> bool:

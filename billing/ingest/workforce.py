@@ -8,12 +8,14 @@ import json
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
 from billing.ingest.bulk import check_contract, contract_ids, exact_number, is_sqlite, write_rows
+from billing.ingest.staging import RowStager, Stager
 from billing.models import WorkforceEntry
 from billing.problems import Problem
 
@@ -65,8 +67,8 @@ class WorkforceKind:
         code, day, agent = (v.strip() for v in values[:3])
         return json.dumps([code, day, agent]) if code and day and agent else None
 
-    def prepare_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return rows
+    def stager(self, session: Session, folder: Path) -> Stager:
+        return RowStager()
 
     def write(self, session: Session, rows: list[tuple[Any, ...]]) -> int:
         if is_sqlite(session):
