@@ -117,6 +117,20 @@ def alembic_config(url: str) -> Any:
     return config
 
 
+def include_in_schema_comparison(dialect_name: str) -> Any:
+    """Alembic's ``include_object`` for comparing the models with a database: on PostgreSQL the
+    foreign keys of ``billing.models.SET_CHECKED_FOREIGN_KEYS`` are triggers, not constraints."""
+    from billing.models import SET_CHECKED_FOREIGN_KEYS
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if dialect_name == "postgresql" and type_ == "foreign_key_constraint" and not reflected:
+            columns = tuple(obj.column_keys)
+            return not (len(columns) == 1 and (obj.table.name, columns[0]) in SET_CHECKED_FOREIGN_KEYS)
+        return True
+
+    return include
+
+
 def migrate(url: str | None = None, revision: str = "heads") -> None:
     """Create or upgrade the schema with Alembic (``billing init``)."""
     from alembic import command

@@ -119,6 +119,11 @@ class Interaction(SQLModel, table=True):
     local_day: int | None = None
 
 
+#: Foreign keys that PostgreSQL enforces with set-based triggers rather than constraints
+#: (migration 0007: one check per bulk statement instead of a locking lookup per row);
+#: SQLite enforces them natively. (table, column).
+SET_CHECKED_FOREIGN_KEYS = frozenset({("interaction", "contract_id"), ("interaction", "batch_id")})
+
 #: Slots of a daily rollup: service-level thresholds and repeat windows it counts against.
 THRESHOLD_SLOTS = 4
 WINDOW_SLOTS = 2

@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import billing.models  # noqa: F401  (registers the tables)
-from billing.db import make_engine
+from billing.db import include_in_schema_comparison, make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -41,6 +41,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=include_in_schema_comparison(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
