@@ -47,10 +47,9 @@ from sqlmodel import Session
 
 from billing.kpi import OutcomeCell, PeriodOutcomes
 from billing.models import Interaction, WorkforceEntry
-from billing.outcome_days import Basis, DaySpan, read_spans, stored_bases
+from billing.outcome_days import DAY_SECONDS, Basis, DaySpan, read_spans, stored_bases
 from billing.periods import Period
 
-DAY_SECONDS = 86400
 #: A padded threshold slot: no wait is ever <= -1, so the slot counts nothing.
 _NO_THRESHOLD = -1
 

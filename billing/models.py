@@ -93,7 +93,7 @@ class Interaction(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("contract_id", "interaction_id", name="uq_interaction_external_id"),
         Index("ix_interaction_contract_started", "contract_id", "started_at"),
-        Index("ix_interaction_customer", "contract_id", "customer_id", "started_at"),
+        Index("ix_interaction_customer", "contract_id", "customer_id", "started_at", "id"),
     )
 
     id: int | None = Field(

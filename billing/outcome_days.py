@@ -417,6 +417,7 @@ class Difference:
 def verify(session: Session, contract_ids: Iterable[int] | None = None) -> list[Difference]:
     """Recount the days of the given contracts (default: every one with a basis) from their
     interactions into a temporary table, and list every difference with the stored days."""
+    lock_writers(session)  # PostgreSQL: no import may commit between the recount and the read
     bases = stored_bases(session, contract_ids)
     if not bases:
         return []

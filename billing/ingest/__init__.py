@@ -2,8 +2,9 @@
 
 Every import streams its file in chunks through the database's bulk path, is idempotent by
 the rows' natural keys, keeps every bad row with all its problems (``rejected_row``) while
-importing the good ones, and records the run as an ``ImportBatch``. After interactions, the
-repeat-contact input (``next_contact_at``) is refreshed in SQL.
+importing the good ones, and records the run as an ``ImportBatch``. Interactions keep their
+customers' next contacts (the repeat-contact input) and the daily rollup of outcomes
+(``billing.outcome_days``) right in every chunk's transaction, in SQL.
 """
 
 from __future__ import annotations

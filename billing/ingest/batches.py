@@ -27,7 +27,7 @@ from billing.ingest.staging import Stager
 from billing.models import ImportBatch, RejectedRow, utcnow
 from billing.problems import Problem
 
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 50_000
 SHOWN_ERRORS = 20
 
 

@@ -40,6 +40,7 @@ older version of this code is completed with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from operator import itemgetter
 from typing import Any
 
@@ -128,7 +129,11 @@ def chain(rows: list[tuple[Any, ...]]) -> Chained:
     the reader: the first row of each (contract, interaction id) key, in file order, with the
     next contact of its (contract, customer) pair within the chunk in place of the line (in
     (started_at, file order) order; a repeated key is not stored, so it neither points nor is
-    pointed at), and each pair with its first contact in the chunk. Pure Python."""
+    pointed at), and each pair with its first contact in the chunk. Pure Python.
+
+    Files come mostly in time order, so each pair's rows are chained as they come, with one
+    dictionary lookup per row; only a pair with a row earlier than one before it in the file
+    is sorted."""
     keys = list(zip(map(itemgetter(_CONTRACT), rows), map(itemgetter(_INTERACTION), rows), strict=True))
     if len(set(keys)) == len(rows):
         kept = rows
@@ -139,23 +144,36 @@ def chain(rows: list[tuple[Any, ...]]) -> Chained:
             if key not in seen:
                 seen.add(key)
                 kept.append(row)
-    # Positions of the rows with a customer, by (contract, customer, started_at); the sort is
-    # stable, so rows of a pair at the same instant keep their file order.
-    order = sorted(
-        (p for p, row in enumerate(kept) if row[_CUSTOMER] is not None),
-        key=list(map(itemgetter(_CONTRACT, _CUSTOMER, _STARTED), kept)).__getitem__,
-    )
     following: list[Any] = [None] * len(kept)
-    pairs: list[tuple[Any, ...]] = []
-    previous: tuple[Any, ...] | None = None
-    before = -1
-    for this in order:
-        row = kept[this]
-        if previous is not None and previous[_CONTRACT] == row[_CONTRACT] and previous[_CUSTOMER] == row[_CUSTOMER]:
-            following[before] = row[_STARTED]
+    latest: dict[tuple[Any, Any], int] = {}  # pair -> position of its latest contact so far
+    members: dict[tuple[Any, Any], list[int]] = {}
+    unordered: set[tuple[Any, Any]] = set()
+    for position, row in enumerate(kept):
+        customer = row[_CUSTOMER]
+        if customer is None:
+            continue
+        pair = (row[_CONTRACT], customer)
+        before = latest.get(pair)
+        if before is None:
+            latest[pair] = position
+            members[pair] = [position]
+            continue
+        members[pair].append(position)
+        started = row[_STARTED]
+        if started >= kept[before][_STARTED]:
+            following[before] = started
+            latest[pair] = position
         else:
-            pairs.append((row[_CONTRACT], row[_CUSTOMER], row[_STARTED]))
-        previous, before = row, this
+            unordered.add(pair)
+    for pair in unordered:  # chained again in (started_at, file order) order
+        order = sorted(members[pair], key=lambda p: (kept[p][_STARTED], p))
+        for this, after in pairwise(order):
+            following[this] = kept[after][_STARTED]
+        following[order[-1]] = None
+    pairs = [(contract, customer, kept[positions[0]][_STARTED]) for (contract, customer), positions in members.items()]
+    for index, (contract, customer, _) in enumerate(pairs):
+        if (contract, customer) in unordered:
+            pairs[index] = (contract, customer, min(kept[p][_STARTED] for p in members[(contract, customer)]))
     stored = [(*row[:-1], nxt) for row, nxt in zip(kept, following, strict=True)]
     return Chained(stored, pairs, len(rows))
 
