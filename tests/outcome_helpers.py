@@ -88,3 +88,16 @@ def next_contact_errors(engine: Engine) -> int:
                 )
             ).scalar_one()
         )
+
+
+def rollup_state(engine: Engine) -> tuple[list[object], list[tuple[object, ...]]]:
+    """(differences of the daily rollup from a recount of the interactions, the stored days)."""
+    from sqlalchemy import text
+
+    from billing.db import transaction
+    from billing.outcome_days import verify
+
+    with transaction(engine) as session:
+        found: list[object] = list(verify(session))
+        days = [tuple(row) for row in session.execute(text("SELECT * FROM outcome_day ORDER BY 1, 2, 3, 4"))]
+    return found, days

@@ -17,7 +17,7 @@ from billing.ingest import batches
 from billing.models import ClientKpi, ImportBatch, Interaction, RejectedRow
 from billing.problems import ProblemsError
 from tests.conftest import GOLDEN
-from tests.outcome_helpers import HEADER, csv_file, load_contract, next_contact_errors
+from tests.outcome_helpers import HEADER, csv_file, load_contract, next_contact_errors, rollup_state
 
 
 def epoch(text: str) -> int:
@@ -49,11 +49,12 @@ def test_the_golden_file_imports_ten_rows_and_skips_its_duplicate(db):
 def test_reimporting_a_file_changes_nothing(db):
     load_files(db, [GOLDEN / "contract.yaml"])
     ingest.import_interactions(db, GOLDEN / "interactions.csv")
-    before = next_contacts(db)
+    before, (differences, days) = next_contacts(db), rollup_state(db)
     again = ingest.import_interactions(db, GOLDEN / "interactions.csv")
     assert (again.imported, again.duplicates, again.rejected) == (0, 11, 0)
     assert count(db, Interaction) == 10
     assert next_contacts(db) == before
+    assert differences == [] and len(days) == 10 and rollup_state(db) == ([], days)
     # c1 came back three days after i1: i1 points at i2, and i2 (no later contact) at nothing.
     assert before["i2"] is None
     assert before["i1"] == epoch("2026-10-08T09:00:00-04:00")
@@ -353,10 +354,14 @@ def test_an_import_that_stopped_midway_is_completed_by_the_next_one(db, tmp_path
     with pytest.raises(KeyboardInterrupt):
         ingest.import_interactions(db, path)
     assert next_contacts(db) == {"s1": epoch("2026-10-02T10:00:00Z"), "s2": None}
+    differences, days = rollup_state(db)  # the first chunk's days went in with its rows
+    assert differences == [] and sum(day[4] for day in days) == 2
     monkeypatch.setattr(ingest.KINDS["interactions"], "write", real_write)
     summary = ingest.import_interactions(db, path)
     assert (summary.imported, summary.duplicates) == (1, 2)
     assert next_contacts(db) == {"s1": epoch("2026-10-02T10:00:00Z"), "s2": None, "s3": None}
+    differences, days = rollup_state(db)
+    assert differences == [] and sum(day[4] for day in days) == 3
 
 
 def test_a_file_that_breaks_midway_keeps_what_came_before(db, tmp_path):

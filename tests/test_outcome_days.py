@@ -90,12 +90,12 @@ def differences(db: Engine) -> list[outcome_days.Difference]:
         return outcome_days.verify(session)
 
 
-def random_file(rng: random.Random, tmp_path: Path, number: int, codes: list[str]) -> Path:
+def random_file(rng: random.Random, tmp_path: Path, number: int, codes: list[str], most: int = 40) -> Path:
     """Contacts across three months (late ones included, since lines are in random order),
     keys repeated within and across files, customers coming back within and beyond the
     windows, contacts at the same instant, escalations, abandons, surveys and QA scores."""
     lines = []
-    for _ in range(rng.randint(1, 40)):
+    for _ in range(rng.randint(1, most)):
         month = rng.choice([9, 10, 10, 11])
         day = rng.choice([1, 2, 15, 28, 30]) if month != 10 else rng.choice([1, 2, 15, 30, 31])
         hour = rng.choice([0, 3, 4, 5, 12, 18, 23])  # 18:30Z is midnight in Kolkata
@@ -106,7 +106,7 @@ def random_file(rng: random.Random, tmp_path: Path, number: int, codes: list[str
         lines.append(
             ",".join(
                 [
-                    f"k{rng.randint(0, 60)}",
+                    f"k{rng.randint(0, max(60, most))}",
                     rng.choice(codes),
                     rng.choice(["voice", "chat", "email"]),
                     rng.choice(["c1", "c2", "c3", ""]),
@@ -286,3 +286,55 @@ def test_kpis_recount_gives_the_same_report_as_the_days(db, db_url, tmp_path):
     ]
     assert shown[0] == shown[1] and shown[2] == shown[3]
     assert shown[0]["kpis"]["offered"] > 0
+
+
+def test_imports_and_an_amendment_at_the_same_time_leave_the_days_right(db, db_url, tmp_path, monkeypatch):
+    """Two imports of overlapping files and a contract amendment that changes the basis, all at
+    once: writers serialize chunk by chunk (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory
+    lock), so whatever the interleaving the days equal a recount and next contacts are right."""
+    import threading
+
+    from billing.db import make_engine
+
+    monkeypatch.setenv(pipeline.READER_ENV, "thread")  # no fork from a threaded test process
+    monkeypatch.setattr(batches, "CHUNK_ROWS", 3)
+    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
+    rng = random.Random(21)
+    files = [random_file(rng, tmp_path, number, ["ACME-1"], most=300) for number in range(4)]
+    amendment = contract_file(tmp_path, "ACME-1", "America/New_York", 2, True, (45,), "2026-11-01")
+    failures: list[BaseException] = []
+
+    def run(action) -> None:
+        engine = make_engine(db_url)
+        try:
+            action(engine)
+        except BaseException as exc:  # reported by the test below
+            failures.append(exc)
+        finally:
+            engine.dispose()
+
+    def import_two(first: int):
+        return lambda engine: [ingest.import_interactions(engine, files[n]) for n in (first, first + 1)]
+
+    threads = [
+        threading.Thread(target=run, args=(import_two(0),)),
+        threading.Thread(target=run, args=(import_two(2),)),
+        threading.Thread(target=run, args=(lambda engine: load_files(engine, [amendment]),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failures == []
+    with db.connect() as conn:
+        spans = conn.execute(text("SELECT started_at, finished_at FROM import_batch ORDER BY id")).all()
+    assert len(spans) == 4 and any(
+        a[0] < b[1] and b[0] < a[1] for a in spans for b in spans if a != b
+    )  # they overlapped
+    assert differences(db) == []
+    assert next_contact_errors(db) == 0
+    with reading(db) as session:
+        (basis,) = outcome_days.stored_bases(session).values()
+    assert (basis.thresholds, basis.windows) == ((20, 45, 30), (2, 7))
+    from_days, from_rows = both_ways(db, requests_for(db, ["ACME-1"]))
+    assert from_days == from_rows
