@@ -83,7 +83,9 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for column, table, constraint in REFERENCES:
-        op.execute(f"ALTER TABLE interaction ADD CONSTRAINT {constraint} FOREIGN KEY ({column}) REFERENCES {table} (id)")
+        op.execute(
+            f"ALTER TABLE interaction ADD CONSTRAINT {constraint} FOREIGN KEY ({column}) REFERENCES {table} (id)"
+        )
         op.execute(f"DROP TRIGGER {table}_unreferenced_by_interactions ON {table}")
         op.execute(f"DROP FUNCTION {table}_unreferenced_by_interactions()")
     for event in ("insert", "update"):

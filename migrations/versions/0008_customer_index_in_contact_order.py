@@ -29,7 +29,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("interaction", schema=None) as batch_op:
         batch_op.drop_index("ix_interaction_customer")
-        batch_op.create_index("ix_interaction_customer", ["contract_id", "customer_id", "started_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_interaction_customer", ["contract_id", "customer_id", "started_at", "id"], unique=False
+        )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE interaction SET (fillfactor = 90)")
 
