@@ -120,3 +120,19 @@ def test_rows_for_a_contract_loaded_later_are_retried_from_the_kept_copy(db_url:
     assert [r["status"] for r in json.loads(listed.stdout)["data"]] == ["resolved"]
     shown = json.loads(billing(db_url, "kpis", "GOLD-1", "--period", "2026-10", "--json").stdout)
     assert shown["kpis"]["offered"] == 1
+
+
+def test_an_import_that_outwaits_another_writer_says_so_and_how_to_go_on(db_url: str, monkeypatch):
+    """SQLite has one writer at a time; an import that waited past its timeout says what is
+    kept and that running it again brings the rest (chunks commit as they go)."""
+    from sqlalchemy.exc import OperationalError
+
+    from billing import ingest
+
+    def locked(engine, path, progress=None):
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ingest, "import_interactions", locked)
+    result = billing(db_url, "outcomes", "import", str(GOLDEN / "interactions.csv"))
+    assert result.exit_code == 1
+    assert "busy with another writer" in result.output and "running the same command again" in result.output

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from billing import ingest
 from billing.cli.common import console, err_console, fail, fail_problems, print_json, state
@@ -97,6 +98,15 @@ def run_and_report(run: object) -> None:
         summary: ImportSummary = run()  # type: ignore[operator]
     except ProblemsError as exc:
         fail_problems(exc.problems, REFUSED_EXIT)
+    except OperationalError as exc:
+        if "database is locked" not in str(exc):
+            raise
+        # SQLite has one writer at a time, and the one holding the lock (another import, a
+        # close) mostly takes it again before a waiting writer wakes up.
+        fail(
+            "the database stayed busy with another writer for longer than the 60 s wait; every chunk "
+            "this import committed is kept, and running the same command again imports only what is missing"
+        )
     print_json(summary.as_json())
     if summary.rejected:
         with reading(state.engine()) as session:
