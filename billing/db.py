@@ -82,6 +82,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def is_sqlite(session: Session) -> bool:
+    """Whether the session's database is SQLite (else PostgreSQL)."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 @contextmanager
 def transaction_on(connection: Connection) -> Iterator[Session]:
     """Like ``transaction``, on a connection the caller keeps open across many transactions (an

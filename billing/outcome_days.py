@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from billing.db import is_sqlite
 from billing.dbtypes import Exact
 from billing.models import THRESHOLD_SLOTS, WINDOW_SLOTS, OutcomeBasis
 from billing.periods import LocalCalendar, day_of_number, day_start
@@ -104,7 +105,7 @@ def stored_bases(session: Session, contract_ids: Iterable[int] | None = None) ->
 def lock_writers(session: Session) -> None:
     """Serialize with every other writer of interactions and rollups (PostgreSQL; on SQLite
     the writing transaction's ``BEGIN IMMEDIATE`` already does)."""
-    if not _is_sqlite(session):
+    if not is_sqlite(session):
         session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
 
@@ -282,7 +283,7 @@ def fold_statement(sqlite: bool, source: str, where: str, slots: tuple[int, int]
 
 
 def fold(session: Session, source: str, where: str, params: dict[str, Any] | None = None) -> None:
-    statement = fold_statement(_is_sqlite(session), source, where, slots_in_use(session))
+    statement = fold_statement(is_sqlite(session), source, where, slots_in_use(session))
     session.connection().execute(text(statement), params or {})
 
 
@@ -295,7 +296,7 @@ NEXT_CHANGE_TABLE = "next_change"
 def create_next_change_table(session: Session) -> None:
     columns = "(id bigint PRIMARY KEY, next_at bigint)"
     ddl = f"CREATE TEMP TABLE IF NOT EXISTS {NEXT_CHANGE_TABLE} {columns}"
-    if _is_sqlite(session):
+    if is_sqlite(session):
         ddl = ddl.replace("bigint PRIMARY KEY", "INTEGER PRIMARY KEY")  # the rowid itself
     else:
         ddl += " ON COMMIT DELETE ROWS"
@@ -306,7 +307,7 @@ def apply_next_changes(session: Session, changes: str, params: dict[str, Any] | 
     """Set the next contact of the rows ``changes`` lists (a query of ``(id, next_at)``, only
     rows whose value really changes) and move their days' repeated-resolution counts by the
     difference, before the old values are gone. Returns the rows changed."""
-    sqlite = _is_sqlite(session)
+    sqlite = is_sqlite(session)
     connection = session.connection()
     create_next_change_table(session)
     connection.execute(text(f"INSERT INTO {NEXT_CHANGE_TABLE} (id, next_at) {changes}"), params or {})
@@ -426,11 +427,11 @@ def verify(session: Session, contract_ids: Iterable[int] | None = None) -> list[
     run("DROP TABLE IF EXISTS recount")
     run("CREATE TEMP TABLE recount AS SELECT * FROM outcome_day WHERE 1 = 0")
     key = ", ".join(_KEYS)
-    if _is_sqlite(session):
+    if is_sqlite(session):
         run(f"CREATE UNIQUE INDEX temp.recount_key ON recount ({key})")
     else:
         run(f"ALTER TABLE recount ADD PRIMARY KEY ({key})")
-    statement = fold_statement(_is_sqlite(session), "interaction AS r", f"r.contract_id IN ({ids})", _ALL_SLOTS)
+    statement = fold_statement(is_sqlite(session), "interaction AS r", f"r.contract_id IN ({ids})", _ALL_SLOTS)
     run(statement.replace("INSERT INTO outcome_day", "INSERT INTO recount", 1).replace("outcome_day.", "recount."))
     columns = (*READ_COLUMNS, "newest_batch")
     select = f"SELECT {key}, {', '.join(columns)} FROM %s WHERE contract_id IN ({ids})"
@@ -449,7 +450,3 @@ def verify(session: Session, contract_ids: Iterable[int] | None = None) -> list[
 
 
 _ALL_SLOTS = (THRESHOLD_SLOTS, WINDOW_SLOTS)
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"

@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-
-def is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+from billing.db import is_sqlite
 
 
 def write_rows(

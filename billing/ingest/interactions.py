@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from billing.ingest.bulk import check_contract, contract_ids, is_sqlite
+from billing.db import is_sqlite
+from billing.ingest.bulk import check_contract, contract_ids
 from billing.ingest.next_contact import chain, refresh_next_contacts, write_interactions
 from billing.ingest.staging import CopyStager, SqliteStager, Stager, copy_text_value
 from billing.models import Interaction

@@ -46,6 +46,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from billing.db import is_sqlite
 from billing.ingest.staging import Chained, CopyChunk, StagedFile
 from billing.outcome_days import apply_next_changes, fold, lock_writers
 
@@ -112,7 +113,7 @@ _LATE_PAIRS = """
 
 def refresh_next_contacts(session: Session, batch_id: int, first_new_id: int) -> int:
     """Recompute ``next_contact_at`` for every pair the batch touched; returns rows changed."""
-    sqlite = _is_sqlite(session)
+    sqlite = is_sqlite(session)
     lock_writers(session)  # not while another import writes its chunks (SQLite: BEGIN IMMEDIATE)
     # SQLite would rather walk the whole customer index to get DISTINCT for free than read the
     # few new rows by rowid: NOT INDEXED keeps a late import of 100 rows from scanning 10M.
@@ -295,10 +296,6 @@ def _link_stored(session: Session, sqlite: bool, all_new: bool) -> None:
     else:
         touched = "SELECT contract_id, customer_id FROM stage_touched"
     apply_next_changes(session, _RECOMPUTE.format(touched=touched, distinct=distinct))
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
 
 
 def _distinct(sqlite: bool) -> str:

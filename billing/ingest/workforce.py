@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
-from billing.ingest.bulk import check_contract, contract_ids, exact_number, is_sqlite, write_rows
+from billing.db import is_sqlite
+from billing.ingest.bulk import check_contract, contract_ids, exact_number, write_rows
 from billing.ingest.staging import RowStager, Stager
 from billing.models import WorkforceEntry
 from billing.problems import Problem
