@@ -89,11 +89,13 @@ def basis_of(terms: Sequence[ContractTerms]) -> Basis:
 def stored_bases(session: Session, contract_ids: Iterable[int] | None = None) -> dict[int, Basis]:
     slots = [*(f"threshold_{k}" for k in range(THRESHOLD_SLOTS)), *(f"window_{k}" for k in range(WINDOW_SLOTS))]
     query = f"SELECT contract_id, timezone, {', '.join(slots)} FROM outcome_basis"
-    wanted = None if contract_ids is None else set(contract_ids)
+    if contract_ids is not None:
+        wanted = sorted({int(c) for c in contract_ids})
+        if not wanted:
+            return {}
+        query += f" WHERE contract_id IN ({', '.join(map(str, wanted))})"
     out: dict[int, Basis] = {}
     for row in session.connection().exec_driver_sql(query):
-        if wanted is not None and row[0] not in wanted:
-            continue
         out[int(row[0])] = Basis(
             str(row[1]),
             tuple(int(t) for t in row[2 : 2 + THRESHOLD_SLOTS] if t is not None),
@@ -244,11 +246,11 @@ def _sums(thresholds: int, windows: int) -> list[tuple[str, str]]:
     return sums
 
 
-def _upsert(sqlite: bool, columns: Sequence[str]) -> str:
+def _upsert(sqlite: bool, columns: Sequence[str], into: str = "outcome_day") -> str:
     added = [
-        f"{c} = outcome_day.{c} + excluded.{c}"
+        f"{c} = {into}.{c} + excluded.{c}"
         if c != "newest_batch"
-        else f"newest_batch = {'max' if sqlite else 'greatest'}(outcome_day.newest_batch, excluded.newest_batch)"
+        else f"newest_batch = {'max' if sqlite else 'greatest'}({into}.newest_batch, excluded.newest_batch)"
         for c in columns
     ]
     return f"ON CONFLICT ({', '.join(_KEYS)}) DO UPDATE SET {', '.join(added)}"
@@ -269,16 +271,17 @@ def slots_in_use(session: Session) -> tuple[int, int]:
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def fold_statement(sqlite: bool, source: str, where: str, slots: tuple[int, int]) -> str:
+def fold_statement(sqlite: bool, source: str, where: str, slots: tuple[int, int], into: str = "outcome_day") -> str:
     """Add the rows of ``source`` (a FROM item aliased ``r``) that match ``where`` to their
-    days. The rows of a contract without a basis are left out (its days do not exist yet)."""
+    days in ``into`` (``outcome_day``, or a table of its shape). The rows of a contract
+    without a basis are left out (its days do not exist yet)."""
     sums = _sums(*slots)
     columns = [name for name, _ in sums]
     return (
-        f"INSERT INTO outcome_day ({', '.join((*_KEYS, *columns))}) "
+        f"INSERT INTO {into} ({', '.join((*_KEYS, *columns))}) "
         f"SELECT {', '.join(f'r.{k}' for k in _KEYS)}, {', '.join(expr for _, expr in sums)} "
         f"FROM {source} CROSS JOIN outcome_basis b WHERE b.contract_id = r.contract_id AND "
-        f"({where}) GROUP BY {', '.join(f'r.{k}' for k in _KEYS)} {_upsert(sqlite, columns)}"
+        f"({where}) GROUP BY {', '.join(f'r.{k}' for k in _KEYS)} {_upsert(sqlite, columns, into)}"
     )
 
 
@@ -349,26 +352,8 @@ def apply_next_changes(session: Session, changes: str, params: dict[str, Any] | 
 
 # -- reading --------------------------------------------------------------------------------
 
-#: The sums a measurement reads, in this order after (req, channel, handled_by).
-READ_COLUMNS = (
-    "offered",
-    "abandoned",
-    "answered_wait_sum",
-    "handle_sum",
-    *(f"answered_within_{k}" for k in range(THRESHOLD_SLOTS)),
-    *(f"abandoned_within_{k}" for k in range(THRESHOLD_SLOTS)),
-    "resolved_plain",
-    "resolved_escalated",
-    *(f"repeated_plain_{k}" for k in range(WINDOW_SLOTS)),
-    *(f"repeated_escalated_{k}" for k in range(WINDOW_SLOTS)),
-    "csat_n",
-    "csat_good",
-    "nps_n",
-    "nps_promoters",
-    "nps_detractors",
-    "qa_n",
-    "qa_sum",
-)
+#: The sums a measurement reads: every rollup column but the keys and ``newest_batch``.
+READ_COLUMNS = tuple(name for name, _ in _sums(THRESHOLD_SLOTS, WINDOW_SLOTS) if name != "newest_batch")
 
 
 @dataclass(frozen=True)
@@ -431,8 +416,8 @@ def verify(session: Session, contract_ids: Iterable[int] | None = None) -> list[
         run(f"CREATE UNIQUE INDEX temp.recount_key ON recount ({key})")
     else:
         run(f"ALTER TABLE recount ADD PRIMARY KEY ({key})")
-    statement = fold_statement(is_sqlite(session), "interaction AS r", f"r.contract_id IN ({ids})", _ALL_SLOTS)
-    run(statement.replace("INSERT INTO outcome_day", "INSERT INTO recount", 1).replace("outcome_day.", "recount."))
+    every_slot = (THRESHOLD_SLOTS, WINDOW_SLOTS)
+    run(fold_statement(is_sqlite(session), "interaction AS r", f"r.contract_id IN ({ids})", every_slot, "recount"))
     columns = (*READ_COLUMNS, "newest_batch")
     select = f"SELECT {key}, {', '.join(columns)} FROM %s WHERE contract_id IN ({ids})"
     stored = {tuple(row[:4]): row[4:] for row in run(select % "outcome_day")}
@@ -447,6 +432,3 @@ def verify(session: Session, contract_ids: Iterable[int] | None = None) -> list[
                 contract_id, local_day, channel, handled_by = cell
                 differences.append(Difference(contract_id, local_day, channel, handled_by, column, a, b))
     return differences
-
-
-_ALL_SLOTS = (THRESHOLD_SLOTS, WINDOW_SLOTS)
