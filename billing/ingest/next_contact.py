@@ -171,10 +171,10 @@ def chain(rows: list[tuple[Any, ...]]) -> Chained:
         for this, after in pairwise(order):
             following[this] = kept[after][_STARTED]
         following[order[-1]] = None
-    pairs = [(contract, customer, kept[positions[0]][_STARTED]) for (contract, customer), positions in members.items()]
-    for index, (contract, customer, _) in enumerate(pairs):
-        if (contract, customer) in unordered:
-            pairs[index] = (contract, customer, min(kept[p][_STARTED] for p in members[(contract, customer)]))
+    pairs = [
+        (*pair, min(kept[p][_STARTED] for p in positions) if pair in unordered else kept[positions[0]][_STARTED])
+        for pair, positions in members.items()
+    ]
     stored = [(*row[:-1], nxt) for row, nxt in zip(kept, following, strict=True)]
     return Chained(stored, pairs, len(rows))
 

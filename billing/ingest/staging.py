@@ -42,11 +42,8 @@ class Stager(Protocol):
 class RowStager:
     """Rows as they are (small imports: workforce hours, client KPI figures)."""
 
-    def __init__(self, prepare: Callable[[list[tuple[Any, ...]]], Any] = list) -> None:
-        self._prepare = prepare
-
-    def prepare(self, rows: list[tuple[Any, ...]]) -> Any:
-        return self._prepare(rows)
+    def prepare(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return rows
 
     def attached(self, connection: Connection, staged: Any) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
@@ -139,11 +136,9 @@ class CopyChunk:
 class CopyStager:
     """Formats each chunk as ``COPY`` text in the reader (``line``: one row as a line of it)."""
 
-    def __init__(
-        self, chain: Callable[[list[tuple[Any, ...]]], Chained], line: Callable[[tuple[Any, ...]], str] | None = None
-    ):
+    def __init__(self, chain: Callable[[list[tuple[Any, ...]]], Chained], line: Callable[[tuple[Any, ...]], str]):
         self.chain = chain
-        self.line = line or copy_line
+        self.line = line
 
     def prepare(self, rows: list[tuple[Any, ...]]) -> CopyChunk:
         chained = self.chain(rows)
