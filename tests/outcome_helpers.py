@@ -18,6 +18,40 @@ HEADER = (
 )
 
 
+def contract_file(
+    tmp_path: Path,
+    code: str = "ACME-1",
+    timezone: str = "America/New_York",
+    window: int = 7,
+    exclude_escalated: bool = True,
+    thresholds: tuple[int, ...] = (),
+    effective_from: str | None = None,
+) -> Path:
+    """A contract file with a fixed fee and one service level per threshold (``answer-N``);
+    with ``effective_from``, an amendment of it."""
+    levels = "".join(
+        f'\n    - {{id: answer-{t}, metric: service_level, threshold_seconds: {t}, target: "80", '
+        'allocation_percent: "10"}'
+        for t in thresholds
+    )
+    service_levels = f'\nservice_levels:\n  at_risk_percent: "10"\n  levels:{levels}' if thresholds else ""
+    amendment = f"\neffective_from: {effective_from}" if effective_from else ""
+    path = tmp_path / (f"{code}-{effective_from}.yaml" if effective_from else f"{code}.yaml")
+    path.write_text(
+        f"""contract: {code}{amendment}
+client: {{id: {code.lower()}-client, name: "{code} Client", locale: en_US}}
+currency: USD
+timezone: {timezone}
+start: 2026-01-01
+invoicing: {{series: {code[:3]}, credit_note_series: {code[:3]}C, payment_terms_days: 30}}
+resolution: {{repeat_window_days: {window}, exclude_escalated: {str(exclude_escalated).lower()}}}
+charges:
+  - {{id: platform, type: fixed, amount: "100.00"}}{service_levels}
+"""
+    )
+    return path
+
+
 def load_contract(
     engine: Engine,
     tmp_path: Path,
@@ -26,21 +60,7 @@ def load_contract(
     repeat_window_days: int = 7,
     exclude_escalated: bool = True,
 ) -> None:
-    path = tmp_path / f"{code}.yaml"
-    path.write_text(
-        f"""
-contract: {code}
-client: {{id: {code.lower()}-client, name: "{code} Client", locale: en_US}}
-currency: USD
-timezone: {timezone}
-start: 2026-01-01
-invoicing: {{series: {code[:3]}, credit_note_series: {code[:3]}C, payment_terms_days: 30}}
-resolution: {{repeat_window_days: {repeat_window_days}, exclude_escalated: {str(exclude_escalated).lower()}}}
-charges:
-  - {{id: platform, type: fixed, amount: "100.00"}}
-"""
-    )
-    load_files(engine, [path])
+    load_files(engine, [contract_file(tmp_path, code, timezone, repeat_window_days, exclude_escalated)])
 
 
 def csv_file(tmp_path: Path, body: str, name: str = "interactions.csv", header: str = HEADER) -> Path:

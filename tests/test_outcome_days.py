@@ -21,42 +21,9 @@ from billing.ingest import batches, pipeline
 from billing.measurement import MeasureRequest, measure
 from billing.periods import Period
 from billing.rating_service import thresholds_of
-from tests.outcome_helpers import csv_file, next_contact_errors
+from tests.outcome_helpers import contract_file, csv_file, next_contact_errors
 
 MONTHS = [Period(2026, 9), Period(2026, 10), Period(2026, 11)]
-
-
-def contract_file(
-    tmp_path: Path,
-    code: str,
-    timezone: str,
-    window: int,
-    exclude_escalated: bool,
-    thresholds: tuple[int, ...] = (),
-    effective_from: str | None = None,
-) -> Path:
-    """A contract with one service level per threshold (``answer-N``)."""
-    levels = "".join(
-        f'\n    - {{id: answer-{t}, metric: service_level, threshold_seconds: {t}, target: "80", '
-        'allocation_percent: "10"}'
-        for t in thresholds
-    )
-    service_levels = f'\nservice_levels:\n  at_risk_percent: "10"\n  levels:{levels}' if thresholds else ""
-    amendment = f"\neffective_from: {effective_from}" if effective_from else ""
-    path = tmp_path / f"{code}-{effective_from or 'base'}.yaml"
-    path.write_text(
-        f"""contract: {code}{amendment}
-client: {{id: {code.lower()}-client, name: "{code}", locale: en_US}}
-currency: USD
-timezone: {timezone}
-start: 2026-01-01
-invoicing: {{series: {code[:3]}, credit_note_series: {code[:3]}C, payment_terms_days: 30}}
-resolution: {{repeat_window_days: {window}, exclude_escalated: {str(exclude_escalated).lower()}}}
-charges:
-  - {{id: platform, type: fixed, amount: "100.00"}}{service_levels}
-"""
-    )
-    return path
 
 
 def requests_for(db: Engine, codes: list[str], extra_thresholds: tuple[int, ...] = ()) -> list[MeasureRequest]:
