@@ -24,7 +24,7 @@ window function, so a reconciliation can say what changed since an invoice was i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -102,7 +102,7 @@ def measure(
         slots = max(1, max(len(r.thresholds) for r in subset))
         for row in _outcome_rows(session, subset, slots, as_of_batch):
             index = counted[row.req]
-            found(index, _cell(row, len(requests[index].thresholds)), row.newest_batch)
+            found(index, _cell_of_rows(row, len(requests[index].thresholds)), row.newest_batch)
     hours = _productive_hours(session, requests, as_of_batch)
     out: dict[tuple[int, Period], PeriodOutcomes] = {}
     for index, request in enumerate(requests):
@@ -307,52 +307,43 @@ def _count_if(condition: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.count().filter(condition)
 
 
-def _cell(row: Any, count: int) -> OutcomeCell:
+def _cell(values: Mapping[str, Any], slots: Sequence[int], resolutions: int) -> OutcomeCell:
+    """A cell from one group's sums (a row of either source): ``slots`` are the threshold
+    columns to read, in the request's threshold order."""
     return OutcomeCell(
-        channel=row.channel,
-        handled_by=row.handled_by,
-        offered=int(row.offered),
-        abandoned=int(row.abandoned),
-        answered_wait_sum=int(row.answered_wait_sum),
-        handle_sum=int(row.handle_sum),
-        answered_within=tuple(int(getattr(row, f"answered_within_{k}")) for k in range(count)),
-        abandoned_within=tuple(int(getattr(row, f"abandoned_within_{k}")) for k in range(count)),
-        resolutions=int(row.resolutions),
-        csat_n=int(row.csat_n),
-        csat_good=int(row.csat_good),
-        nps_n=int(row.nps_n),
-        nps_promoters=int(row.nps_promoters),
-        nps_detractors=int(row.nps_detractors),
-        qa_n=int(row.qa_n),
-        qa_sum=Decimal(row.qa_sum) if row.qa_sum is not None else Decimal(0),
+        channel=values["channel"],
+        handled_by=values["handled_by"],
+        offered=int(values["offered"]),
+        abandoned=int(values["abandoned"]),
+        answered_wait_sum=int(values["answered_wait_sum"]),
+        handle_sum=int(values["handle_sum"]),
+        answered_within=tuple(int(values[f"answered_within_{k}"]) for k in slots),
+        abandoned_within=tuple(int(values[f"abandoned_within_{k}"]) for k in slots),
+        resolutions=resolutions,
+        csat_n=int(values["csat_n"]),
+        csat_good=int(values["csat_good"]),
+        nps_n=int(values["nps_n"]),
+        nps_promoters=int(values["nps_promoters"]),
+        nps_detractors=int(values["nps_detractors"]),
+        qa_n=int(values["qa_n"]),
+        qa_sum=Decimal(values["qa_sum"]) if values["qa_sum"] is not None else Decimal(0),
     )
+
+
+def _cell_of_rows(row: Any, count: int) -> OutcomeCell:
+    """A cell from the interactions' grouped sums (thresholds in slots ``0 .. count - 1``)."""
+    values = row._mapping
+    return _cell(values, range(count), int(values["resolutions"]))
 
 
 def _cell_of_days(day: dict[str, Any], request: MeasureRequest, basis: Basis) -> OutcomeCell:
     """A request's cell from its days' sums: the request's thresholds and window picked out
     of the basis's slots, and the escalation rule applied."""
-    slots = [basis.thresholds.index(t) for t in request.thresholds]
     window = basis.windows.index(request.repeat_window_days)
     plain = int(day["resolved_plain"]) - int(day[f"repeated_plain_{window}"])
     escalated = int(day["resolved_escalated"]) - int(day[f"repeated_escalated_{window}"])
-    return OutcomeCell(
-        channel=day["channel"],
-        handled_by=day["handled_by"],
-        offered=int(day["offered"]),
-        abandoned=int(day["abandoned"]),
-        answered_wait_sum=int(day["answered_wait_sum"]),
-        handle_sum=int(day["handle_sum"]),
-        answered_within=tuple(int(day[f"answered_within_{k}"]) for k in slots),
-        abandoned_within=tuple(int(day[f"abandoned_within_{k}"]) for k in slots),
-        resolutions=plain + (0 if request.exclude_escalated else escalated),
-        csat_n=int(day["csat_n"]),
-        csat_good=int(day["csat_good"]),
-        nps_n=int(day["nps_n"]),
-        nps_promoters=int(day["nps_promoters"]),
-        nps_detractors=int(day["nps_detractors"]),
-        qa_n=int(day["qa_n"]),
-        qa_sum=Decimal(day["qa_sum"]) if day["qa_sum"] is not None else Decimal(0),
-    )
+    slots = [basis.thresholds.index(t) for t in request.thresholds]
+    return _cell(day, slots, plain + (0 if request.exclude_escalated else escalated))
 
 
 def _productive_hours(
