@@ -32,7 +32,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (
-    CpuClock,
     Dataset,
     Report,
     benchmark_arguments,
@@ -51,8 +50,8 @@ BARE = "SELECT contract_id, COUNT(*), SUM(wait_seconds), AVG(handle_seconds) FRO
 TARGET_IMPORT = {"sqlite": 70_000, "postgresql": 60_000}
 
 
-def measure_all(url: str, data: Dataset, from_rows: bool = False) -> tuple[float, float, Any]:
-    """Time one ``measure`` call over every contract's month: (seconds, CPU seconds, outcomes)."""
+def measure_all(url: str, data: Dataset, from_rows: bool = False) -> tuple[float, Any]:
+    """Time one ``measure`` call over every contract's month: (seconds, outcomes)."""
     from billing.contracts import terms_in_force
     from billing.db import reading
     from billing.measurement import MeasureRequest, measure
@@ -76,29 +75,24 @@ def measure_all(url: str, data: Dataset, from_rows: bool = False) -> tuple[float
                     thresholds=thresholds_of(item.terms),
                 )
             )
-        clock = CpuClock(session.connection())
-        cpu_before = clock()
         seconds, found = timed(lambda: measure(session, requests, from_rows=from_rows))
-        cpu = clock() - cpu_before
     engine.dispose()
-    return seconds, cpu, found
+    return seconds, found
 
 
 def offered(found: Any) -> int:
     return sum(cell.offered for outcome in found.values() for cell in outcome.cells)
 
 
-def bare_aggregate(url: str) -> tuple[float, float, int]:
+def bare_aggregate(url: str) -> tuple[float, int]:
+    """Time the bare aggregate: (seconds, rows it counted)."""
     from sqlalchemy import text
 
     engine = engine_for(url)
     with engine.connect() as conn:
-        clock = CpuClock(conn)
-        cpu_before = clock()
         seconds, rows = timed(lambda: conn.execute(text(BARE)).all())
-        cpu = clock() - cpu_before
     engine.dispose()
-    return seconds, cpu, sum(int(row[1]) for row in rows)
+    return seconds, sum(int(row[1]) for row in rows)
 
 
 def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report: Report) -> None:
@@ -122,9 +116,9 @@ def run_engine(engine_name: str, data: Dataset, args: argparse.Namespace, report
             bare_aggregate(url), measure_all(url, data), measure_all(url, data, from_rows=True)  # warm-up
             for query_round in range(1, args.query_repeat + 1):
                 before = load()
-                bare_s, _, bare_rows = bare_aggregate(url)
-                kpi_s, _, from_days = measure_all(url, data)
-                rows_s, _, from_rows = measure_all(url, data, from_rows=True)
+                bare_s, bare_rows = bare_aggregate(url)
+                kpi_s, from_days = measure_all(url, data)
+                rows_s, from_rows = measure_all(url, data, from_rows=True)
                 if from_days != from_rows:
                     raise SystemExit("the daily rollup and the interactions measured different KPIs")
                 report.line(

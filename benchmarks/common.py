@@ -171,19 +171,6 @@ def process_cpu_seconds() -> float:
     return usage.user + usage.system + usage.children_user + usage.children_system
 
 
-class CpuClock:
-    """CPU seconds of this process plus, on PostgreSQL, of the connection's backend (parallel
-    workers are not counted: they come and go within a query)."""
-
-    def __init__(self, connection: Any) -> None:
-        self.pids: list[int] = []
-        if connection.dialect.name == "postgresql":
-            self.pids = [int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())]
-
-    def __call__(self) -> float:
-        return process_cpu_seconds() + backend_cpu_seconds(self.pids)
-
-
 def import_in_child(url: str, path: Path, profile: Path | None = None) -> ImportRun:
     """Run the real importer (``billing.ingest.import_interactions``) in a fresh process and
     report its wall time and peak resident memory (``ru_maxrss``)."""
