@@ -1,13 +1,13 @@
 """Monthly close benchmark (issue 4): the close of M contracts over N interactions.
 
 On a fresh database per engine (contracts loaded, interactions imported: not timed), it runs
-``billing.invoices.close_period`` for the month, creating one draft per contract, and splits
+``billing.invoicing.invoices.close_period`` for the month, creating one draft per contract, and splits
 its time into:
 
 - KPI share: the measurement the close needs (``rating_service.measure_terms``: the month
   and the earnback look-back months of every contract, on the stored facts, in the close's
   read snapshot);
-- pricing share: the pure rating of every contract (``billing.rating.rate``);
+- pricing share: the pure rating of every contract (``billing.rating.engine.rate``);
 - storing share: writing the drafts, their lines and audit events (``store_drafts``);
 - other: finding active contracts and their terms.
 
@@ -71,9 +71,9 @@ class Stopwatch:
 
 
 def close_once(url: str, data: Dataset, from_rows: bool = False) -> dict[str, float]:
-    import billing.invoices as invoices
-    import billing.rating_service as rating_service
-    from billing.periods import Period
+    import billing.invoicing.invoices as invoices
+    import billing.rating.service as rating_service
+    from billing.core.periods import Period
 
     engine = engine_for(url)
     kpi, pricing, storing = Stopwatch(), Stopwatch(), Stopwatch()
@@ -108,10 +108,10 @@ def close_once(url: str, data: Dataset, from_rows: bool = False) -> dict[str, fl
 
 def measure_current(url: str, data: Dataset) -> float:
     """The same measurement on current data (no as-of-batch), for reference."""
-    import billing.rating_service as rating_service
-    from billing.contracts import active_contracts
-    from billing.db import reading
-    from billing.periods import Period
+    import billing.rating.service as rating_service
+    from billing.contracts.store import active_contracts
+    from billing.core.periods import Period
+    from billing.storage.db import reading
 
     engine = engine_for(url)
     stopwatch = Stopwatch()

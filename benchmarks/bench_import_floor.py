@@ -41,9 +41,9 @@ from benchmarks.common import (
     load_contracts,
     say,
 )
-from billing.ingest.files import open_rows
-from billing.ingest.interactions import COLUMNS, REQUIRED, STORED, InteractionKind
-from billing.models import ImportBatch
+from billing.measurement.ingest.files import open_rows
+from billing.measurement.ingest.interactions import COLUMNS, REQUIRED, STORED, InteractionKind
+from billing.storage.models import ImportBatch
 
 CHUNK = 20_000
 SECONDARY = {

@@ -5,7 +5,7 @@ loaded), it times:
 
 - the import through the real importer, in a child process: rows per second and the child's
   peak resident memory;
-- the KPIs of every contract for the month: ``billing.measurement.measure`` with one
+- the KPIs of every contract for the month: ``billing.measurement.queries.measure`` with one
   ``MeasureRequest`` per contract (as rating asks for them), one call: from the daily rollup
   the import keeps (what rating, the close and ``billing kpis`` use), and again with
   ``from_rows=True``, counting the interactions (what an ad-hoc threshold costs); the two
@@ -52,11 +52,11 @@ TARGET_IMPORT = {"sqlite": 70_000, "postgresql": 60_000}
 
 def measure_all(url: str, data: Dataset, from_rows: bool = False) -> tuple[float, Any]:
     """Time one ``measure`` call over every contract's month: (seconds, outcomes)."""
-    from billing.contracts import terms_in_force
-    from billing.db import reading
-    from billing.measurement import MeasureRequest, measure
-    from billing.periods import Period
-    from billing.rating_service import thresholds_of
+    from billing.contracts.store import terms_in_force
+    from billing.core.periods import Period
+    from billing.measurement.queries import MeasureRequest, measure
+    from billing.rating.service import thresholds_of
+    from billing.storage.db import reading
 
     engine = engine_for(url)
     period = Period.parse(data.month)

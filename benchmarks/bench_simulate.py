@@ -79,9 +79,9 @@ def alternative_files(folder: Path) -> list[Path]:
 
 
 def rate_year(url: str) -> float:
-    from billing.db import reading
-    from billing.periods import Period
-    from billing.rating_service import rate_contract
+    from billing.core.periods import Period
+    from billing.rating.service import rate_contract
+    from billing.storage.db import reading
 
     engine = engine_for(url)
     with reading(engine) as session:
@@ -92,8 +92,8 @@ def rate_year(url: str) -> float:
 
 
 def simulate_year(url: str, files: list[Path]) -> tuple[float, object]:
-    from billing.periods import Period
-    from billing.simulate_service import read_alternatives, simulate_contract
+    from billing.core.periods import Period
+    from billing.simulation.service import read_alternatives, simulate_contract
 
     alternatives = read_alternatives(files)
     engine = engine_for(url)
@@ -104,7 +104,7 @@ def simulate_year(url: str, files: list[Path]) -> tuple[float, object]:
 
 
 def run_engine(engine_name: str, data: Path, files: list[Path], args: argparse.Namespace, report: Report) -> None:
-    from billing.ingest import import_interactions
+    from billing.measurement.ingest import import_interactions
 
     with fresh_database(engine_name, "simulate") as url:
         load_contracts(url, [BASE])

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from billing.db import make_engine, migrate  # noqa: E402
+from billing.storage.db import make_engine, migrate  # noqa: E402
 from fixtures.databases import scratch_postgresql  # noqa: E402
 from fixtures.generator import COLUMNS, bulk_specs, interaction_values, write_bulk_contracts, write_csv  # noqa: E402
 from fixtures.profiles import GenerationSpec  # noqa: E402
@@ -121,7 +121,7 @@ def engine_for(url: str) -> Engine:
 
 
 def load_contracts(url: str, paths: list[Path]) -> None:
-    from billing.contracts import load_files
+    from billing.contracts.store import load_files
 
     engine = make_engine(url)
     load_files(engine, paths, actor="benchmark")
@@ -172,7 +172,7 @@ def process_cpu_seconds() -> float:
 
 
 def import_in_child(url: str, path: Path, profile: Path | None = None) -> ImportRun:
-    """Run the real importer (``billing.ingest.import_interactions``) in a fresh process and
+    """Run the real importer (``billing.measurement.ingest.import_interactions``) in a fresh process and
     report its wall time and peak resident memory (``ru_maxrss``)."""
     command = [sys.executable, "-m", "benchmarks.common", "import", url, str(path)]
     if profile is not None:
@@ -187,7 +187,7 @@ def import_in_child(url: str, path: Path, profile: Path | None = None) -> Import
 def _child_import(url: str, path: str) -> None:
     import resource
 
-    from billing.ingest import import_interactions
+    from billing.measurement.ingest import import_interactions
 
     engine = make_engine(url)
     cpu_before = process_cpu_seconds()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import billing.models  # noqa: F401  (registers the tables)
-from billing.db import include_in_schema_comparison, make_engine
+import billing.storage.models  # noqa: F401  (registers the tables)
+from billing.storage.db import include_in_schema_comparison, make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from billing.db import make_engine, migrate
+from billing.storage.db import make_engine, migrate
 from fixtures.databases import scratch_postgresql
 
 PG_ADMIN_URL = os.environ.get("BILLING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

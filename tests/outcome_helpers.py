@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from billing.contracts import load_files, terms_in_force
-from billing.db import reading
-from billing.kpi import PeriodOutcomes
-from billing.measurement import MeasureRequest, measure
-from billing.periods import Period
+from billing.contracts.store import load_files, terms_in_force
+from billing.core.periods import Period
+from billing.measurement.kpis import PeriodOutcomes
+from billing.measurement.queries import MeasureRequest, measure
+from billing.storage.db import reading
 
 HEADER = (
     "interaction_id,contract,channel,customer_id,started_at,wait_seconds,abandoned,"
@@ -114,8 +114,8 @@ def rollup_state(engine: Engine) -> tuple[list[object], list[tuple[object, ...]]
     """(differences of the daily rollup from a recount of the interactions, the stored days)."""
     from sqlalchemy import text
 
-    from billing.db import transaction
-    from billing.outcome_days import verify
+    from billing.measurement.rollup import verify
+    from billing.storage.db import transaction
 
     with transaction(engine) as session:
         found: list[object] = list(verify(session))

@@ -16,14 +16,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from billing.api.routes import clients, contracts, documents, payments, portal
-from billing.db import database_url, get_engine
+from billing.storage.db import database_url, get_engine
 
 #: Routers whose services come from other parts of the engine: (module, attribute).
 OPTIONAL_ROUTERS = (
     ("billing.api.routes.invoicing", "router"),
     ("billing.api.routes.rating", "router"),
     ("billing.api.routes.reconciliation", "router"),
-    ("billing.api_stripe", "router"),
+    ("billing.api.routes.stripe_webhooks", "router"),
 )
 
 

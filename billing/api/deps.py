@@ -16,8 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from billing.db import reading
-from billing.tokens import Principal, authenticate
+from billing.access.tokens import Principal, authenticate
+from billing.storage.db import reading
 
 COOKIE = "billing_token"
 

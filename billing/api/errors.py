@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from fastapi import HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
-from billing.problems import ProblemsError
+from billing.core.problems import ProblemsError
 
 
 @contextmanager

@@ -24,9 +24,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from billing.db import reading, transaction
-from billing.models import IdempotencyRecord, utcnow
-from billing.tokens import Principal
+from billing.access.tokens import Principal
+from billing.storage.db import reading, transaction
+from billing.storage.models import IdempotencyRecord, utcnow
 
 PENDING = 0
 REPLAYED_HEADER = "Idempotent-Replayed"

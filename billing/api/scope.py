@@ -17,10 +17,10 @@ from fastapi import Depends, HTTPException, Path, status
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from billing.access.tokens import Principal
 from billing.api.deps import Caller, EngineDep, PortalClient
-from billing.db import reading
-from billing.models import Client, Contract, Document
-from billing.tokens import Principal
+from billing.storage.db import reading
+from billing.storage.models import Client, Contract, Document
 
 
 def not_found(what: str) -> HTTPException:

@@ -13,9 +13,9 @@ from rich.console import Console
 from sqlalchemy import Engine
 from typer.core import TyperGroup
 
-from billing.db import database_url, get_engine
-from billing.periods import Period
-from billing.problems import Problem
+from billing.core.periods import Period
+from billing.core.problems import Problem
+from billing.storage.db import database_url, get_engine
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)

@@ -9,13 +9,13 @@ import typer
 from rich.table import Table
 from sqlmodel import col, select
 
-from billing import contracts as service
 from billing.cli.common import console, fail, fail_problems, print_json, state
-from billing.db import reading
-from billing.models import Client, Contract, ContractVersion
-from billing.periods import Period
-from billing.problems import ProblemsError
-from billing.terms_json import terms_to_json
+from billing.contracts import store as service
+from billing.contracts.terms_json import terms_to_json
+from billing.core.periods import Period
+from billing.core.problems import ProblemsError
+from billing.storage.db import reading
+from billing.storage.models import Client, Contract, ContractVersion
 
 
 def register(app: typer.Typer) -> None:

@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from sqlmodel import col, func, select
 
 from billing.cli.common import console, state
-from billing.db import database_url, get_engine, migrate, reading
-from billing.models import Document
-from billing.periods import Period
+from billing.core.periods import Period
+from billing.storage.db import database_url, get_engine, migrate, reading
+from billing.storage.models import Document
 
 if TYPE_CHECKING:
     from fixtures.profiles import GenerationSpec
@@ -96,7 +96,7 @@ def _fresh_sqlite(path: Path) -> str:
 
 
 def _load_contracts(engine: Engine, paths: list[Path]) -> None:
-    from billing.contracts import load_files
+    from billing.contracts.store import load_files
 
     for outcome in load_files(engine, paths, actor=ACTOR):
         console.print(
@@ -107,7 +107,7 @@ def _load_contracts(engine: Engine, paths: list[Path]) -> None:
 
 
 def _import_outcomes(engine: Engine, specs: list[GenerationSpec], seed: int, out: Path) -> None:
-    from billing.ingest import import_interactions, import_workforce
+    from billing.measurement.ingest import import_interactions, import_workforce
     from fixtures.generator import COLUMNS, WORKFORCE_COLUMNS, generate_many, write_csv
     from fixtures.generator import generate_workforce as workforce_rows
 
@@ -122,9 +122,9 @@ def _import_outcomes(engine: Engine, specs: list[GenerationSpec], seed: int, out
 
 
 def _show_kpis(engine: Engine, codes: list[str], period: Period) -> None:
-    from billing.contracts import terms_in_force
-    from billing.kpi import kpi_report
-    from billing.rating_service import outcomes_for
+    from billing.contracts.store import terms_in_force
+    from billing.measurement.kpis import kpi_report
+    from billing.rating.service import outcomes_for
 
     names = (
         "offered",
@@ -153,7 +153,7 @@ def _show_kpis(engine: Engine, codes: list[str], period: Period) -> None:
 
 
 def _close_and_issue(engine: Engine, period: Period) -> list[str]:
-    from billing.invoices import close_period, drafts_of_period, issue
+    from billing.invoicing.invoices import close_period, drafts_of_period, issue
 
     issue_day = period.next().first_day + timedelta(days=2)
     now = datetime.combine(issue_day, datetime.min.time(), tzinfo=UTC)
@@ -164,7 +164,7 @@ def _close_and_issue(engine: Engine, period: Period) -> list[str]:
         document = issue(engine, document_id, ACTOR, issue_day)
         numbers.append(document.number_text or "")
     with reading(engine) as session:
-        from billing.models import Contract, Document, DocumentLine
+        from billing.storage.models import Contract, Document, DocumentLine
 
         credits = func.coalesce(func.sum(DocumentLine.amount), 0)
         rows = session.exec(
@@ -195,15 +195,15 @@ def _close_and_issue(engine: Engine, period: Period) -> list[str]:
 
 
 def _money_formatter(code: str) -> Callable[[Decimal], str]:
-    from billing.currencies import currency
-    from billing.money import quantum
+    from billing.core.currencies import currency
+    from billing.core.money import quantum
 
     step = quantum(currency(code).minor_units)
     return lambda value: str(Decimal(value).quantize(step))
 
 
 def _invoice_of(engine: Engine, code: str, period: Period) -> Document:
-    from billing.models import Contract, Document
+    from billing.storage.models import Contract, Document
 
     with reading(engine) as session:
         return session.exec(
@@ -219,8 +219,8 @@ def _invoice_of(engine: Engine, code: str, period: Period) -> Document:
 
 
 def _goodwill_credit(engine: Engine, period: Period) -> None:
-    from billing.invoices import issue
-    from billing.notes import create_credit_note
+    from billing.invoicing.invoices import issue
+    from billing.invoicing.notes import create_credit_note
 
     invoice = _invoice_of(engine, "TIBERICA-2026", period)
     assert invoice.id is not None
@@ -241,8 +241,8 @@ def _goodwill_credit(engine: Engine, period: Period) -> None:
 def _late_data(engine: Engine, period: Period, out: Path) -> None:
     """Interactions of ``period`` that a vendor delivered after the invoice was issued, and
     customers coming back early next month after a contact that was billed as resolved."""
-    from billing.ingest import import_interactions
-    from billing.models import Contract, Interaction
+    from billing.measurement.ingest import import_interactions
+    from billing.storage.models import Contract, Interaction
     from fixtures.generator import COLUMNS
 
     start, end = period.bounds("America/Lima")
@@ -318,8 +318,8 @@ def _late_data(engine: Engine, period: Period, out: Path) -> None:
 
 
 def _reconcile(engine: Engine, period: Period) -> None:
-    from billing.invoices import issue
-    from billing.reconcile_service import reconcile_period
+    from billing.invoicing.invoices import issue
+    from billing.reconciliation.service import reconcile_period
 
     today = period.next().first_day + timedelta(days=20)
     for outcome in reconcile_period(engine, period, ACTOR, propose_note=True):
@@ -341,8 +341,8 @@ def _reconcile(engine: Engine, period: Period) -> None:
 
 
 def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Path) -> None:
-    from billing.simulate_service import read_alternatives, simulate_contract
-    from billing.simulation_report import simulation_html
+    from billing.simulation.report import simulation_html
+    from billing.simulation.service import read_alternatives, simulate_contract
 
     files = sorted(alternatives.glob("banco-andino-*.yaml"))
     if not files:
@@ -367,9 +367,9 @@ def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Pat
 
 def _statements(engine: Engine, months: list[Period], out: Path) -> None:
     from billing.cli.common import print_json  # noqa: F401  (same JSON encoder as the CLI)
-    from billing.models import Client
-    from billing.rendering import pdf, statement_html
-    from billing.statements import load_statement, statement_json
+    from billing.statements.core import load_statement, statement_json
+    from billing.statements.rendering import pdf, statement_html
+    from billing.storage.models import Client
 
     with reading(engine) as session:
         clients = session.exec(select(Client).order_by(col(Client.id))).all()

@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from billing.cli.common import console, err_console, fail, parse_period, print_json, state
-from billing.db import reading
-from billing.documents import (
+from billing.core.money import to_decimal
+from billing.invoicing.documents import (
     DocumentConflict,
     DocumentFilter,
     DocumentNotFound,
@@ -23,10 +23,10 @@ from billing.documents import (
     list_documents,
     money_text,
 )
-from billing.invoices import CloseResult, close_period, drafts_of_period, issue_many, void
-from billing.models import Contract, Document, utcnow
-from billing.money import to_decimal
-from billing.notes import ADJUSTMENT, NoteLine, create_note
+from billing.invoicing.invoices import CloseResult, close_period, drafts_of_period, issue_many, void
+from billing.invoicing.notes import ADJUSTMENT, NoteLine, create_note
+from billing.storage.db import reading
+from billing.storage.models import Contract, Document, utcnow
 
 EXPECTED = (DocumentNotFound, DocumentConflict, LookupError, ValueError)
 

@@ -8,16 +8,17 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from billing import ingest, outcome_days
 from billing.cli.common import DefaultCommandGroup, console, fail, parse_period, print_json, state
 from billing.cli.outcomes import run_and_report
-from billing.contracts import terms_in_force
-from billing.db import reading, transaction
-from billing.ingest.bulk import contract_ids
-from billing.kpi import kpi_report
-from billing.measurement import MeasureRequest, measure
-from billing.periods import day_of_number
-from billing.terms import DEFAULT_THRESHOLD_SECONDS, Filter, HandledBy, ServiceLevelFormula
+from billing.contracts.store import terms_in_force
+from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, Filter, HandledBy, ServiceLevelFormula
+from billing.core.periods import day_of_number
+from billing.measurement import ingest
+from billing.measurement import rollup as outcome_days
+from billing.measurement.ingest.bulk import contract_ids
+from billing.measurement.kpis import kpi_report
+from billing.measurement.queries import MeasureRequest, measure
+from billing.storage.db import reading, transaction
 
 #: Differences ``billing kpis check`` prints (all are counted).
 SHOWN = 50

@@ -14,11 +14,11 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from billing import ingest
 from billing.cli.common import console, err_console, fail, fail_problems, print_json, state
-from billing.db import reading
-from billing.ingest import ImportSummary
-from billing.problems import ProblemsError
+from billing.core.problems import ProblemsError
+from billing.measurement import ingest
+from billing.measurement.ingest import ImportSummary
+from billing.storage.db import reading
 
 REJECTED_EXIT = 1
 REFUSED_EXIT = 2

@@ -8,10 +8,10 @@ import typer
 from sqlmodel import select
 
 from billing.cli.common import console, fail, state
-from billing.db import reading
-from billing.models import Client, Document
-from billing.rendering import document_html, pdf
-from billing.statements import client_view, document_views
+from billing.statements.core import client_view, document_views
+from billing.statements.rendering import document_html, pdf
+from billing.storage.db import reading
+from billing.storage.models import Client, Document
 
 
 def register(app: typer.Typer) -> None:

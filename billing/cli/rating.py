@@ -6,8 +6,8 @@ import typer
 from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
-from billing.db import reading
-from billing.lines import RatedInvoice
+from billing.rating.lines import RatedInvoice
+from billing.storage.db import reading
 
 
 def register(app: typer.Typer) -> None:
@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="The SPEC section 6 JSON"),
     ) -> None:
         """Rate a contract for a period from the measured data: lines, credits, totals."""
-        from billing.rating import PeriodOutsideContract
-        from billing.rating_service import rate_contract
+        from billing.rating.engine import PeriodOutsideContract
+        from billing.rating.service import rate_contract
 
         month = parse_period(period)
         with reading(state.engine()) as session:

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
-from billing.documents import DocumentConflict
-from billing.reconcile_service import NothingToReconcile, Outcome, reconcile_contract, reconcile_period
+from billing.invoicing.documents import DocumentConflict
+from billing.reconciliation.service import NothingToReconcile, Outcome, reconcile_contract, reconcile_period
 
 CSV_COLUMNS = (
     "contract",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from billing.cli.common import console, state
-from billing.db import database_url, migrate, transaction
-from billing.outcome_days import ensure_all
+from billing.measurement.rollup import ensure_all
+from billing.storage.db import database_url, migrate, transaction
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,11 @@ import typer
 from rich.table import Table
 
 from billing.cli.common import console, fail, fail_problems, parse_period, print_json, state
-from billing.problems import ProblemsError
-from billing.rating import PeriodOutsideContract
-from billing.simulate_service import read_alternatives, simulate_contract
-from billing.simulation import SimulationResult
-from billing.simulation_report import simulation_html
+from billing.core.problems import ProblemsError
+from billing.rating.engine import PeriodOutsideContract
+from billing.simulation.core import SimulationResult
+from billing.simulation.report import simulation_html
+from billing.simulation.service import read_alternatives, simulate_contract
 
 
 def register(app: typer.Typer) -> None:

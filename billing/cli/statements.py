@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
-from billing.db import reading
-from billing.formatting import Formatter
-from billing.rendering import pdf, statement_html
-from billing.statements import load_statement, statement_json
+from billing.presentation.formatting import Formatter
+from billing.statements.core import load_statement, statement_json
+from billing.statements.rendering import pdf, statement_html
+from billing.storage.db import reading
 
 
 def register(app: typer.Typer) -> None:

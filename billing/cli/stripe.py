@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from billing import collection
 from billing.cli.common import console, fail, print_json, state
-from billing.db import reading, transaction
-from billing.models import utcnow
-from billing.stripe_gateway import Gateway, GatewayError, StripeSettings
+from billing.collection import outbox as collection
+from billing.collection.gateway import Gateway, GatewayError, StripeSettings
+from billing.storage.db import reading, transaction
+from billing.storage.models import utcnow
 
 
 def register(app: typer.Typer) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from billing import tokens as service
+from billing.access import tokens as service
 from billing.cli.common import console, fail, print_json, state
-from billing.db import reading, transaction
+from billing.storage.db import reading, transaction
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import billing.dbtypes
+import billing.storage.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
         sa.Column("entity", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("tax_id", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.Column("stripe_customer_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -51,8 +51,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.Column("started_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("imported", sa.Integer(), nullable=False),
         sa.Column("duplicates", sa.Integer(), nullable=False),
         sa.Column("rejected", sa.Integer(), nullable=False),
@@ -68,7 +68,7 @@ def upgrade() -> None:
         "stripe_event",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("received_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -78,8 +78,8 @@ def upgrade() -> None:
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["client.id"],
@@ -92,7 +92,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"],
             ["client.id"],
@@ -114,8 +114,8 @@ def upgrade() -> None:
         sa.Column("raw", sa.Text(), nullable=False),
         sa.Column("errors", sa.JSON(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["import_batch.id"],
@@ -131,7 +131,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
         sa.Column("metric", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("value", billing.dbtypes.Exact(scale=4, precision=18), nullable=False),
+        sa.Column("value", billing.storage.types.Exact(scale=4, precision=18), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"],
@@ -154,7 +154,7 @@ def upgrade() -> None:
         sa.Column("source_text", sa.Text(), nullable=False),
         sa.Column("digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("document", sa.JSON(), nullable=False),
-        sa.Column("loaded_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("loaded_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["contract_id"],
             ["contract.id"],
@@ -172,7 +172,7 @@ def upgrade() -> None:
         sa.Column("request_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response_body", sa.Text(), nullable=False),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["token_id"],
             ["api_token.id"],
@@ -185,7 +185,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("interaction_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
-        sa.Column("started_at", billing.dbtypes.Epoch(), nullable=False),
+        sa.Column("started_at", billing.storage.types.Epoch(), nullable=False),
         sa.Column("wait_seconds", sa.Integer(), nullable=False),
         sa.Column("abandoned", sa.Boolean(), nullable=False),
         sa.Column("handle_seconds", sa.Integer(), nullable=True),
@@ -195,8 +195,8 @@ def upgrade() -> None:
         sa.Column("escalated", sa.Boolean(), nullable=False),
         sa.Column("csat", sa.Integer(), nullable=True),
         sa.Column("nps", sa.Integer(), nullable=True),
-        sa.Column("qa_score", billing.dbtypes.Exact(scale=2, precision=7), nullable=True),
-        sa.Column("next_contact_at", billing.dbtypes.Epoch(), nullable=True),
+        sa.Column("qa_score", billing.storage.types.Exact(scale=2, precision=7), nullable=True),
+        sa.Column("next_contact_at", billing.storage.types.Epoch(), nullable=True),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"],
@@ -219,7 +219,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("work_date", sa.Date(), nullable=False),
         sa.Column("agent_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("productive_hours", billing.dbtypes.Exact(scale=4, precision=12), nullable=False),
+        sa.Column("productive_hours", billing.storage.types.Exact(scale=4, precision=12), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"],
@@ -244,26 +244,26 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=True),
         sa.Column("number_text", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("subtotal", billing.dbtypes.Exact(scale=4, precision=24), nullable=False),
-        sa.Column("tax", billing.dbtypes.Exact(scale=4, precision=24), nullable=False),
-        sa.Column("total", billing.dbtypes.Exact(scale=4, precision=24), nullable=False),
+        sa.Column("subtotal", billing.storage.types.Exact(scale=4, precision=24), nullable=False),
+        sa.Column("tax", billing.storage.types.Exact(scale=4, precision=24), nullable=False),
+        sa.Column("total", billing.storage.types.Exact(scale=4, precision=24), nullable=False),
         sa.Column("tax_name", sqlmodel.sql.sqltypes.AutoString(length=50), nullable=True),
-        sa.Column("tax_rate", billing.dbtypes.Exact(scale=4, precision=9), nullable=False),
+        sa.Column("tax_rate", billing.storage.types.Exact(scale=4, precision=9), nullable=False),
         sa.Column("rounding", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("terms_version_id", sa.Integer(), nullable=True),
         sa.Column("corrects_id", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("issue_date", sa.Date(), nullable=True),
         sa.Column("due_date", sa.Date(), nullable=True),
-        sa.Column("rated_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("rated_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("data_as_of", sa.Integer(), nullable=True),
         sa.Column("service_levels", sa.JSON(), nullable=False),
         sa.Column("kpis", sa.JSON(), nullable=False),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("issued_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("voided_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("issued_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("voided_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("void_reason", sa.Text(), nullable=True),
-        sa.Column("paid_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("paid_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("stripe_invoice_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.ForeignKeyConstraint(
             ["client_id"],
@@ -307,9 +307,9 @@ def upgrade() -> None:
         sa.Column("charge", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("description", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.Column("quantity", billing.dbtypes.Exact(scale=6, precision=26), nullable=False),
-        sa.Column("unit_price", billing.dbtypes.Exact(scale=6, precision=26), nullable=True),
-        sa.Column("amount", billing.dbtypes.Exact(scale=4, precision=24), nullable=False),
+        sa.Column("quantity", billing.storage.types.Exact(scale=6, precision=26), nullable=False),
+        sa.Column("unit_price", billing.storage.types.Exact(scale=6, precision=26), nullable=True),
+        sa.Column("amount", billing.storage.types.Exact(scale=4, precision=24), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
@@ -324,9 +324,9 @@ def upgrade() -> None:
         "payment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
-        sa.Column("amount", billing.dbtypes.Exact(scale=4, precision=24), nullable=False),
+        sa.Column("amount", billing.storage.types.Exact(scale=4, precision=24), nullable=False),
         sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
-        sa.Column("received_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False),
         sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(
@@ -345,7 +345,7 @@ def upgrade() -> None:
         sa.Column("contract_id", sa.Integer(), nullable=False),
         sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=False),
-        sa.Column("reconciled_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("reconciled_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("data_as_of", sa.Integer(), nullable=True),
         sa.Column("result", sa.JSON(), nullable=False),
         sa.Column("proposed_document_id", sa.Integer(), nullable=True),
@@ -377,8 +377,8 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("stripe_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("created_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", billing.dbtypes.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", billing.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", billing.storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["document.id"],

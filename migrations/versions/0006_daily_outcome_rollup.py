@@ -2,7 +2,7 @@
 
 - ``interaction.local_day``: the contract's calendar day each contact started on. Rows stored
   before this revision have none; ``billing init`` fills them when it builds the rollups
-  (``billing.outcome_days.ensure_all``), and until then their contracts are measured from
+  (``billing.measurement.rollup.ensure_all``), and until then their contracts are measured from
   the rows.
 - ``outcome_basis``: per contract, the thresholds and repeat windows its rollup counts against.
 - ``outcome_day``: additive sums per (contract, local day, channel, handled_by).
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import billing.dbtypes
+import billing.storage.types
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("answered_wait_sum", sa.BigInteger(), server_default=zero, nullable=False),
         sa.Column("handle_sum", sa.BigInteger(), server_default=zero, nullable=False),
         *(sa.Column(name, sa.Integer(), server_default=zero, nullable=False) for name in COUNTS[2:]),
-        sa.Column("qa_sum", billing.dbtypes.Exact(scale=2, precision=18), server_default=zero, nullable=False),
+        sa.Column("qa_sum", billing.storage.types.Exact(scale=2, precision=18), server_default=zero, nullable=False),
         sa.Column("newest_batch", sa.Integer(), server_default=zero, nullable=False),
         sa.ForeignKeyConstraint(["contract_id"], ["contract.id"]),
         sa.PrimaryKeyConstraint("contract_id", "local_day", "channel", "handled_by"),

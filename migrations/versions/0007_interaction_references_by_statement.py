@@ -13,7 +13,7 @@ with set-based triggers instead:
   another id.
 
 The models keep declaring the two foreign keys (SQLite enforces them natively, and cheaply);
-``billing.models.SET_CHECKED_FOREIGN_KEYS`` tells the schema comparison that on PostgreSQL
+``billing.storage.models.SET_CHECKED_FOREIGN_KEYS`` tells the schema comparison that on PostgreSQL
 these triggers stand for them.
 
 Revision ID: 0007

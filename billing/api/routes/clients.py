@@ -12,10 +12,10 @@ from sqlmodel import col, select
 from billing.api.deps import Caller, SessionDep
 from billing.api.schemas import PERIOD_PATTERN, ClientPublic, ClientsPublic, StatementPublic
 from billing.api.scope import OwnedClient
-from billing.models import Client
-from billing.periods import Period
-from billing.rendering import pdf, statement_html
-from billing.statements import Statement, load_statement, statement_json
+from billing.core.periods import Period
+from billing.statements.core import Statement, load_statement, statement_json
+from billing.statements.rendering import pdf, statement_html
+from billing.storage.models import Client
 
 router = APIRouter(prefix="/v1/clients", tags=["clients"])
 

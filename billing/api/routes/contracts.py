@@ -10,9 +10,9 @@ from sqlmodel import col, select
 from billing.api.deps import Caller, SessionDep
 from billing.api.schemas import ContractDetail, ContractPublic, ContractsPublic, KpiPoint, KpiTrendPublic
 from billing.api.scope import OwnedContract
-from billing.contracts import terms_at, versions_of
-from billing.models import Contract, Document
-from billing.terms_json import terms_to_json
+from billing.contracts.store import terms_at, versions_of
+from billing.contracts.terms_json import terms_to_json
+from billing.storage.models import Contract, Document
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 

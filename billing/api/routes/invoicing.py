@@ -10,18 +10,18 @@ from decimal import Decimal
 from fastapi import APIRouter, status
 from fastapi.responses import Response
 
-from billing import invoices, notes
+from billing.access.tokens import Principal
 from billing.api.deps import EngineDep, FinanceToken
 from billing.api.errors import service_errors
 from billing.api.idempotency import Fingerprint, IdempotencyKey, run_once
 from billing.api.routes.documents import summary
 from billing.api.schemas import CloseRequest, CreditNoteCreate, DocumentSummary, IssueRequest, VoidRequest
 from billing.api.scope import DocumentId
-from billing.db import reading
-from billing.documents import DocumentConflict
-from billing.models import Contract, Document
-from billing.periods import Period
-from billing.tokens import Principal
+from billing.core.periods import Period
+from billing.invoicing import invoices, notes
+from billing.invoicing.documents import DocumentConflict
+from billing.storage.db import reading
+from billing.storage.models import Contract, Document
 
 router = APIRouter(prefix="/v1", tags=["invoicing"])
 

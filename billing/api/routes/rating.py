@@ -10,10 +10,10 @@ from billing.api.deps import FinanceToken, SessionDep
 from billing.api.errors import service_errors
 from billing.api.schemas import PERIOD_PATTERN
 from billing.api.scope import OwnedContract
-from billing.contracts import terms_in_force
-from billing.kpi import kpi_report
-from billing.periods import Period
-from billing.rating_service import outcomes_for, rate_contract
+from billing.contracts.store import terms_in_force
+from billing.core.periods import Period
+from billing.measurement.kpis import kpi_report
+from billing.rating.service import outcomes_for, rate_contract
 
 router = APIRouter(prefix="/v1/contracts", tags=["finance previews"])
 

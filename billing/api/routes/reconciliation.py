@@ -13,9 +13,9 @@ from billing.api.errors import service_errors
 from billing.api.idempotency import Fingerprint, IdempotencyKey, run_once
 from billing.api.schemas import PERIOD_PATTERN
 from billing.api.scope import OwnedContract
-from billing.documents import DocumentConflict
-from billing.periods import Period
-from billing.reconcile_service import compare, reconcile_contract
+from billing.core.periods import Period
+from billing.invoicing.documents import DocumentConflict
+from billing.reconciliation.service import compare, reconcile_contract
 
 router = APIRouter(prefix="/v1/contracts", tags=["reconciliation"])
 

@@ -1,0 +1,277 @@
+"""The only module that talks to Stripe (and the only one that imports ``stripe``).
+
+It knows nothing of the database: it receives frozen requests built by
+``billing.collection.outbox`` and returns what Stripe answered. Every call that creates something
+carries an idempotency key derived from the document number and the step
+(``F001-00000001:invoice-item:3``), and the parameters of each call depend only on the
+frozen document, so a retry after a crash at any step replays Stripe's first answers and
+never creates twice. Stripe keeps idempotency keys for at least 24 hours; the outbox
+retries well within that.
+
+An invoice is pushed as: the client's customer (once per client), a draft invoice
+(``send_invoice``, ``auto_advance`` off, metadata naming our document), one invoice item
+per document line attached to that draft (negative lines such as service credits are
+negative items), one item for the tax, so Stripe's total is exactly ours, then finalize.
+Amounts are integers in the currency's minor units (PEN cents, JPY and CLP whole units).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import stripe
+
+# ``stripe`` is imported where it is used, not above: it is large, and every other command
+# (which imports this module through billing.collection.outbox) should start without it.
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+DEFAULT_API_BASE = "https://api.stripe.com"
+
+
+class GatewayError(Exception):
+    """Stripe refused or could not be reached; the message says why. Safe to retry.
+    ``customer_id`` is the client's Stripe customer when it was created before the failure."""
+
+    customer_id: str | None = None
+
+
+class WebhookSignatureError(Exception):
+    """A webhook whose signature is missing, forged or outside the time tolerance."""
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str
+    api_base: str = DEFAULT_API_BASE
+    webhook_secret: str | None = None
+    max_network_retries: int = 2
+
+    @classmethod
+    def from_env(cls) -> StripeSettings:
+        """``BILLING_STRIPE_API_KEY``, ``BILLING_STRIPE_API_BASE``, ``BILLING_STRIPE_WEBHOOK_SECRET``."""
+        key = os.environ.get("BILLING_STRIPE_API_KEY")
+        if not key:
+            raise GatewayError("BILLING_STRIPE_API_KEY is not set")
+        return cls(
+            api_key=key,
+            api_base=os.environ.get("BILLING_STRIPE_API_BASE") or DEFAULT_API_BASE,
+            webhook_secret=os.environ.get("BILLING_STRIPE_WEBHOOK_SECRET") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Customer:
+    client_id: str
+    name: str
+    email: str | None
+    stripe_id: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One invoice item or credit-note line: ``key`` makes its idempotency key unique."""
+
+    key: str
+    description: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class InvoicePush:
+    document_id: int
+    number: str
+    currency: str
+    customer: Customer
+    days_until_due: int
+    description: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class InvoicePushed:
+    customer_id: str
+    invoice_id: str
+    status: str
+    total: int
+
+
+@dataclass(frozen=True)
+class CreditNotePush:
+    document_id: int
+    number: str
+    invoice_number: str
+    stripe_invoice_id: str
+    memo: str | None
+    lines: tuple[Item, ...]
+
+
+class Gateway:
+    def __init__(self, settings: StripeSettings):
+        import stripe
+
+        self.client: stripe.StripeClient = stripe.StripeClient(
+            settings.api_key,
+            base_addresses={"api": settings.api_base},
+            max_network_retries=settings.max_network_retries,
+        )
+
+    def push_invoice(self, push: InvoicePush) -> InvoicePushed:
+        """Create the customer, invoice and items, then finalize. A retry repeats the same
+        keyed calls (Stripe replays them); past the key's lifetime it still finds the
+        invoice by its number among the customer's and adds only the missing items."""
+        customer_id = push.customer.stripe_id or self._create_customer(push.customer)
+        try:
+            invoice = self._find_invoice(customer_id, push.number)
+            if invoice is None:
+                invoice, present = self._create_invoice(customer_id, push), set()
+            elif invoice.status == "draft":
+                present = self._item_keys(invoice.id)
+            else:
+                return InvoicePushed(customer_id, invoice.id, invoice.status, invoice.total)
+            metadata = {"document_id": str(push.document_id), "number": push.number}
+            for item in push.items:
+                if item.key in present:
+                    continue
+                _call(
+                    self.client.v1.invoice_items.create,
+                    {
+                        "customer": customer_id,
+                        "invoice": invoice.id,
+                        "currency": push.currency.lower(),
+                        "amount": item.amount,
+                        "description": item.description,
+                        "metadata": {**metadata, "line": item.key},
+                    },
+                    f"{push.number}:invoice-item:{item.key}",
+                )
+            finalized = _call(
+                self.client.v1.invoices.finalize_invoice,
+                {"auto_advance": False},
+                f"{push.number}:finalize",
+                invoice.id,
+            )
+        except GatewayError as exc:
+            exc.customer_id = customer_id  # worth keeping even though the push failed
+            raise
+        return InvoicePushed(customer_id, finalized.id, finalized.status, finalized.total)
+
+    def _create_customer(self, customer: Customer) -> str:
+        params: dict[str, Any] = {"name": customer.name, "metadata": {"client_id": customer.client_id}}
+        if customer.email:
+            params["email"] = customer.email
+        return str(_call(self.client.v1.customers.create, params, f"client:{customer.client_id}:customer").id)
+
+    def _find_invoice(self, customer_id: str, number: str) -> Any:
+        for invoice in _all(self.client.v1.invoices.list, {"customer": customer_id}):
+            if invoice.status != "void" and _metadata(invoice).get("number") == number:
+                return invoice
+        return None
+
+    def _create_invoice(self, customer_id: str, push: InvoicePush) -> Any:
+        params = {
+            "customer": customer_id,
+            "currency": push.currency.lower(),
+            "collection_method": "send_invoice",
+            "days_until_due": push.days_until_due,
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": push.description,
+            "metadata": {"document_id": str(push.document_id), "number": push.number},
+        }
+        return _call(self.client.v1.invoices.create, params, f"{push.number}:invoice")
+
+    def _item_keys(self, invoice_id: str) -> set[str]:
+        items = _all(self.client.v1.invoice_items.list, {"invoice": invoice_id})
+        return {str(_metadata(item).get("line")) for item in items}
+
+    def push_credit_note(self, push: CreditNotePush) -> str:
+        """Issue a Stripe credit note against the credited invoice (or find the one a lost
+        attempt issued); returns its id. On a paid invoice the credit goes to the customer's
+        balance, applied to their next invoice."""
+        v1 = self.client.v1
+        for existing in _all(v1.credit_notes.list, {"invoice": push.stripe_invoice_id}):
+            if _metadata(existing).get("number") == push.number:
+                return str(existing.id)
+        invoice = _call(v1.invoices.retrieve, None, None, push.stripe_invoice_id)
+        total = sum(line.amount for line in push.lines)
+        params: dict[str, Any] = {
+            "invoice": push.stripe_invoice_id,
+            "lines": [
+                {"type": "custom_line_item", "description": line.description, "quantity": 1, "unit_amount": line.amount}
+                for line in push.lines
+            ],
+            "metadata": {"document_id": str(push.document_id), "number": push.number, "credits": push.invoice_number},
+        }
+        if push.memo:
+            params["memo"] = push.memo
+        if invoice.status == "paid":
+            params["credit_amount"] = total
+        note = _call(v1.credit_notes.create, params, f"{push.number}:credit-note")
+        return str(note.id)
+
+    def void(self, kind: str, stripe_id: str, number: str) -> str:
+        """Void a sent invoice (or credit note) whose document we voided; already void is fine."""
+        if kind == "credit_note":
+            notes = self.client.v1.credit_notes
+            found = _call(notes.retrieve, None, None, stripe_id)
+            if found.status != "void":
+                _call(notes.void_credit_note, None, f"{number}:void", stripe_id)
+            return stripe_id
+        invoices = self.client.v1.invoices
+        found = _call(invoices.retrieve, None, None, stripe_id)
+        if found.status != "void":
+            _call(invoices.void_invoice, None, f"{number}:void", stripe_id)
+        return stripe_id
+
+
+def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: Any) -> Any:
+    import stripe
+
+    options: dict[str, Any] = {"idempotency_key": key} if key else {}
+    try:
+        return method(*args, params=params, options=options)
+    except stripe.StripeError as exc:
+        detail = exc.user_message or str(exc) or type(exc).__name__
+        raise GatewayError(f"{type(exc).__name__}: {detail}") from exc
+
+
+def _all(method: Any, params: dict[str, Any]) -> list[Any]:
+    """Every object of a list endpoint, page after page."""
+    import stripe
+
+    try:
+        return list(_call(method, {**params, "limit": 100}, None).auto_paging_iter())
+    except stripe.StripeError as exc:
+        raise GatewayError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+
+
+def _metadata(obj: Any) -> dict[str, Any]:
+    metadata: dict[str, Any] = obj.to_dict().get("metadata") or {}
+    return metadata
+
+
+def verify_webhook(
+    payload: bytes, signature_header: str | None, secret: str, now: datetime, tolerance: int = WEBHOOK_TOLERANCE_SECONDS
+) -> dict[str, Any]:
+    """The event, if Stripe signed ``payload`` with ``secret`` within ``tolerance`` seconds
+    of ``now`` (either side). Stripe's library checks the HMAC; the timestamp is checked
+    here against the ``now`` passed in, so the rule is testable without a clock."""
+    import stripe
+
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=None)
+        signed_at = int(dict(part.split("=", 1) for part in (signature_header or "").split(","))["t"])
+    except (stripe.SignatureVerificationError, KeyError, ValueError) as exc:
+        raise WebhookSignatureError(str(exc) or "bad signature") from exc
+    if abs(now.timestamp() - signed_at) > tolerance:
+        raise WebhookSignatureError(f"signature timestamp {signed_at} is outside the {tolerance} s tolerance")
+    try:
+        event: dict[str, Any] = json.loads(payload)
+    except ValueError as exc:
+        raise WebhookSignatureError(f"signed payload is not JSON: {exc}") from exc
+    return event

@@ -1,0 +1,306 @@
+"""Contracts and their versions: loading files, and finding the terms in force for a period.
+
+Loading is all-or-nothing per command: every file is validated, every problem reported, and
+only when none remains is anything stored. Loading the same terms twice is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from billing.contracts.language import load_terms_text, read_document, to_plain
+from billing.contracts.terms import ContractTerms
+from billing.core.periods import Period
+from billing.core.problems import Problem, ProblemsError
+from billing.measurement.rollup import ensure_basis
+from billing.storage.audit import record
+from billing.storage.db import transaction
+from billing.storage.models import Client, Contract, ContractVersion, Document
+
+
+@dataclass(frozen=True)
+class LoadOutcome:
+    source: str
+    code: str
+    effective_from: date
+    action: str  # "created", "amended", "unchanged"
+
+
+@lru_cache(maxsize=16384)
+def terms_from_source(text: str, source: str = "stored") -> ContractTerms:
+    """Terms rebuilt from a stored version's verbatim text (validated when it was loaded)."""
+    terms, problems = load_terms_text(text, source)
+    if terms is None:
+        raise ValueError(f"stored contract {source} no longer validates: " + "; ".join(map(str, problems)))
+    return terms
+
+
+def load_files(engine: Engine, paths: list[Path], actor: str = "cli") -> list[LoadOutcome]:
+    """Validate and store contract files; raise ``ProblemsError`` with every problem found."""
+    parsed: list[tuple[str, str, ContractTerms]] = []
+    problems: list[Problem] = []
+    for path in paths:
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem("file", f"cannot read the file: {exc}", source))
+            continue
+        terms, found = load_terms_text(text, source)
+        problems.extend(found)
+        if terms is not None:
+            parsed.append((source, text, terms))
+    if problems:
+        raise ProblemsError(problems)
+    # Bases before amendments, amendments in date order, so one command can load a whole history.
+    parsed.sort(key=lambda item: (item[2].code, item[2].effective_from is not None, item[2].effective_start))
+    with transaction(engine) as session:
+        outcomes: list[LoadOutcome] = []
+        for source, text, terms in parsed:
+            outcome, found = _store(session, source, text, terms, actor)
+            problems.extend(found)
+            if outcome:
+                outcomes.append(outcome)
+        if problems:
+            raise ProblemsError(problems)  # rolls the whole command back
+        session.flush()
+        for code in sorted({outcome.code for outcome in outcomes}):
+            # The daily rollup counts against every version's thresholds and windows.
+            ensure_basis(session, get_contract(session, code).id)  # type: ignore[arg-type]
+    return outcomes
+
+
+def _store(
+    session: Session, source: str, text: str, terms: ContractTerms, actor: str
+) -> tuple[LoadOutcome | None, list[Problem]]:
+    contract = session.exec(select(Contract).where(Contract.code == terms.code)).first()
+    effective = terms.effective_start
+    if contract is None:
+        if terms.effective_from is not None:
+            return None, [
+                Problem(
+                    "amendment_without_base",
+                    f"contract {terms.code} is not loaded: load its base file before this amendment",
+                    source,
+                    None,
+                    "effective_from",
+                )
+            ]
+        _upsert_client(session, terms)
+        contract = Contract(code=terms.code, client_id=terms.client.id)
+        session.add(contract)
+        session.flush()
+        _add_version(session, contract, source, text, terms)
+        record(session, actor, "contract.created", "contract", terms.code, {"source": source})
+        return LoadOutcome(source, terms.code, effective, "created"), []
+
+    versions = versions_of(session, contract.id)  # type: ignore[arg-type]
+    base = terms_from_source(versions[0].source_text, versions[0].source_name)
+    same_date = next(
+        (v for v in versions if v.effective_from == effective and v.is_amendment == (terms.effective_from is not None)),
+        None,
+    )
+    if same_date is not None:
+        if terms_from_source(same_date.source_text, same_date.source_name) == terms:
+            return LoadOutcome(source, terms.code, effective, "unchanged"), []
+        if terms.effective_from is None:
+            return None, [
+                Problem(
+                    "contract_redefined",
+                    f"contract {terms.code} is already loaded with different terms; change it with "
+                    "an amendment (effective_from: the first day of a period)",
+                    source,
+                    None,
+                    "contract",
+                )
+            ]
+        return None, [
+            Problem(
+                "amendment_overlap",
+                f"an amendment of {terms.code} effective {effective} is already loaded with different terms",
+                source,
+                None,
+                "effective_from",
+            )
+        ]
+    if terms.effective_from is None:
+        return None, [
+            Problem(
+                "contract_redefined",
+                f"contract {terms.code} already has base terms from {versions[0].source_name}; "
+                "change it with an amendment",
+                source,
+                None,
+                "contract",
+            )
+        ]
+    problems = []
+    for field, old, new in (
+        ("client.id", base.client.id, terms.client.id),
+        ("currency", base.currency.code, terms.currency.code),
+        ("timezone", base.timezone, terms.timezone),
+    ):
+        if old != new:
+            problems.append(
+                Problem(
+                    "amendment_changes_identity",
+                    f"an amendment cannot change {field} ({old} -> {new}); start a new contract",
+                    source,
+                    None,
+                    field,
+                )
+            )
+    if effective <= versions[0].effective_from:
+        problems.append(
+            Problem(
+                "amendment_before_start",
+                f"effective_from {effective} is not after the contract start {versions[0].effective_from}",
+                source,
+                None,
+                "effective_from",
+            )
+        )
+    issued = session.exec(
+        select(Document.number_text, Document.period).where(
+            Document.contract_id == contract.id,
+            Document.kind == "invoice",
+            col(Document.status).in_(["issued", "paid"]),
+            Document.period >= str(Period.of_date(effective)),
+        )
+    ).first()
+    if issued is not None:
+        problems.append(
+            Problem(
+                "amendment_after_issue",
+                f"period {issued[1]} is already invoiced ({issued[0]}); an amendment can only "
+                "take effect after the last issued period",
+                source,
+                None,
+                "effective_from",
+            )
+        )
+    if problems:
+        return None, problems
+    _upsert_client(session, terms)
+    _add_version(session, contract, source, text, terms)
+    record(
+        session,
+        actor,
+        "contract.amended",
+        "contract",
+        terms.code,
+        {"source": source, "effective_from": effective.isoformat()},
+    )
+    return LoadOutcome(source, terms.code, effective, "amended"), []
+
+
+def _add_version(session: Session, contract: Contract, source: str, text: str, terms: ContractTerms) -> None:
+    document, _ = read_document(text, source)
+    session.add(
+        ContractVersion(
+            contract_id=contract.id,  # type: ignore[arg-type]
+            effective_from=terms.effective_start,
+            is_amendment=terms.effective_from is not None,
+            source_name=Path(source).name,
+            source_text=text,
+            digest=hashlib.sha256(text.encode()).hexdigest(),
+            document=to_plain(document),
+        )
+    )
+
+
+def _upsert_client(session: Session, terms: ContractTerms) -> None:
+    client = session.get(Client, terms.client.id)
+    if client is None:
+        session.add(
+            Client(
+                id=terms.client.id,
+                name=terms.client.name,
+                locale=terms.client.locale,
+                tax_id=terms.client.tax_id,
+                email=terms.client.email,
+            )
+        )
+        session.flush()
+        return
+    client.name, client.locale, client.tax_id = terms.client.name, terms.client.locale, terms.client.tax_id
+    client.email = terms.client.email or client.email
+    session.add(client)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContractInForce:
+    contract_id: int
+    version_id: int
+    terms: ContractTerms
+
+
+def get_contract(session: Session, code: str) -> Contract:
+    contract = session.exec(select(Contract).where(Contract.code == code)).first()
+    if contract is None:
+        raise LookupError(f"no contract {code!r}")
+    return contract
+
+
+def versions_of(session: Session, contract_id: int) -> list[ContractVersion]:
+    return list(
+        session.exec(
+            select(ContractVersion)
+            .where(ContractVersion.contract_id == contract_id)
+            .order_by(col(ContractVersion.effective_from))
+        ).all()
+    )
+
+
+def terms_in_force(session: Session, code: str, period: Period) -> ContractInForce:
+    """The version that governs ``period``: the latest one effective on or before its last day
+    (a base starting mid-month governs its partial first month)."""
+    contract = get_contract(session, code)
+    return in_force(versions_of(session, contract.id), contract.id, period)  # type: ignore[arg-type]
+
+
+def in_force(versions: list[ContractVersion], contract_id: int, period: Period) -> ContractInForce:
+    chosen = None
+    for version in versions:
+        if version.effective_from <= period.last_day:
+            chosen = version
+    if chosen is None:
+        chosen = versions[0]
+    assert chosen.id is not None
+    return ContractInForce(
+        contract_id,
+        chosen.id,
+        terms_from_source(chosen.source_text, chosen.source_name),
+    )
+
+
+def terms_at(session: Session, code: str, day: date) -> ContractInForce:
+    return terms_in_force(session, code, Period.of_date(day))
+
+
+def active_contracts(session: Session, period: Period) -> list[ContractInForce]:
+    """Every contract whose terms in force cover at least one day of ``period``."""
+    by_contract: dict[int, list[ContractVersion]] = {}
+    rows = session.exec(
+        select(ContractVersion, Contract.code)
+        .join(Contract)
+        .order_by(col(Contract.code), col(ContractVersion.effective_from))
+    ).all()
+    for version, _code in rows:
+        by_contract.setdefault(version.contract_id, []).append(version)
+    out = []
+    for contract_id, versions in by_contract.items():
+        current = in_force(versions, contract_id, period)
+        if current.terms.is_active(period):
+            out.append(current)
+    return out

@@ -1,0 +1,294 @@
+"""The invoice lifecycle: close a period into drafts, issue them with a number, void them.
+
+Transactions (this is the service layer):
+
+- ``close_period`` rates every active contract in one read (the KPI queries are batched),
+  then writes the drafts in transactions of up to ``CHUNK`` contracts. A contract is never
+  split across transactions, so a crash mid-run leaves every draft either fully refreshed
+  or as it was, never half-written; a rerun finishes the job. Why chunks: a transaction
+  per contract costs a commit (and on SQLite a connection) each, which made storing a
+  thousand drafts take tens of seconds here; one transaction for the whole month would
+  hold the write lock (SQLite) and the draft rows (PostgreSQL) for the whole close and lose
+  everything on one failure. A chunk keeps locks short and loses at most one chunk.
+- ``issue`` locks the document row, takes the next number of its series and flips the
+  status in one transaction: a rollback gives the number back.
+- ``void`` keeps the number and records why.
+
+Two ``close`` runs at once cannot duplicate a draft: see ``billing.invoicing.drafts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pendulum
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
+
+from billing.collection import outbox as collection
+from billing.contracts.store import ContractInForce, active_contracts
+from billing.contracts.terms import ContractTerms
+from billing.core.periods import Period
+from billing.invoicing.documents import ISSUED, DocumentConflict, lock_document, money_text, notes_total, terms_of
+from billing.invoicing.drafts import CloseOutcome, CloseResult, jsonable, store_chunk, store_draft
+from billing.invoicing.numbering import take_number
+from billing.rating.lines import RatedInvoice
+from billing.storage.audit import record
+from billing.storage.db import reading, transaction
+from billing.storage.models import Contract, Document, ImportBatch, utcnow
+
+Progress = Callable[[int, int, str], None]
+#: Contracts whose drafts are written in one transaction (see the module docstring).
+CHUNK = 100
+
+
+# -- close ---------------------------------------------------------------------------------
+
+
+def close_period(
+    engine: Engine, period: Period, actor: str, now: datetime, on_progress: Progress | None = None
+) -> CloseResult:
+    """Rate every active contract for ``period`` and store one draft invoice each.
+
+    Everything is read in one snapshot, so the newest import batch it records
+    (``data_as_of``) is exactly the data the drafts were measured on, even while imports
+    run; the stored repeat-contact facts are used (the as-of recomputation gives the same
+    numbers at three times the cost). Contracts already invoiced (issued or paid) for the
+    period are skipped and reported."""
+    from billing.rating.service import rate_contracts
+
+    with reading(engine, snapshot=True) as session:
+        data_as_of = latest_batch(session)
+        items = active_contracts(session, period)
+        invoiced = invoiced_contracts(session, period)
+        skipped = [item for item in items if item.contract_id in invoiced]
+        to_rate = [item for item in items if item.contract_id not in invoiced]
+        rated = rate_contracts(session, to_rate, period)
+    result = store_drafts(engine, period, rated, actor, now, data_as_of, on_progress)
+    for item in skipped:
+        done = invoiced[item.contract_id]
+        result.outcomes.append(
+            CloseOutcome(
+                item.terms.code,
+                "skipped",
+                done.id,
+                done.total,
+                done.currency,
+                done.number_text,
+                f"already {done.status} as {done.number_text}",
+            )
+        )
+    result.outcomes.sort(key=lambda outcome: outcome.contract)
+    return result
+
+
+def store_drafts(
+    engine: Engine,
+    period: Period,
+    rated: list[tuple[ContractInForce, RatedInvoice]],
+    actor: str,
+    now: datetime,
+    data_as_of: int | None = None,
+    on_progress: Progress | None = None,
+    chunk: int = CHUNK,
+) -> CloseResult:
+    """Store rated invoices as drafts, ``chunk`` contracts per transaction."""
+    result = CloseResult(period, data_as_of)
+    for start in range(0, len(rated), chunk):
+        with transaction(engine) as session:
+            written = store_chunk(session, rated[start : start + chunk], actor, now, data_as_of)
+        result.outcomes.extend(written)
+        if on_progress:
+            for done, outcome in enumerate(written, start=start + 1):
+                on_progress(done, len(rated), outcome.contract)
+    return result
+
+
+def latest_batch(session: Session) -> int | None:
+    """The newest import batch: the data a close or a measurement is as of."""
+    return session.exec(select(func.max(ImportBatch.id))).one()
+
+
+def invoiced_contracts(session: Session, period: Period) -> dict[int, Document]:
+    """Contracts with an issued or paid invoice for the period, and that invoice."""
+    rows = session.exec(
+        select(Document).where(
+            Document.kind == "invoice", Document.period == str(period), col(Document.status).in_(ISSUED)
+        )
+    ).all()
+    return {document.contract_id: document for document in rows}
+
+
+# -- issue and void --------------------------------------------------------------------------
+
+
+def issue(engine: Engine, document_id: int, actor: str, today: date) -> Document:
+    """Give a draft the next number of its series and freeze it.
+
+    ``today`` is the issue date; an aware ``datetime`` is converted to the contract's time
+    zone first (and becomes ``issued_at``). A document that is not a draft is refused with
+    ``DocumentConflict``, so two concurrent issues of one draft give one number and one
+    conflict. A credit note must still fit within what its invoice has left to credit."""
+    with transaction(engine) as session:
+        return issue_in(session, document_id, actor, today)
+
+
+@dataclass
+class IssueBatch:
+    issued: list[Document] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def issue_many(engine: Engine, document_ids: list[int], actor: str, today: date, chunk: int = CHUNK) -> IssueBatch:
+    """Issue many drafts, ``chunk`` per transaction, each inside its own savepoint: a refused
+    document rolls back alone (its number too, so the series stays gapless) and the rest go
+    on. Documents are taken in (series, id) order, so two batches running at once queue
+    instead of deadlocking."""
+    with reading(engine) as session:
+        rows = session.exec(select(Document.id, Document.series).where(col(Document.id).in_(document_ids))).all()
+    series = {document_id: name for document_id, name in rows}
+    ordered = sorted(dict.fromkeys(document_ids), key=lambda d: (series.get(d, ""), d))
+    batch = IssueBatch()
+    for start in range(0, len(ordered), chunk):
+        with transaction(engine) as session:
+            for document_id in ordered[start : start + chunk]:
+                try:
+                    with session.begin_nested():
+                        batch.issued.append(issue_in(session, document_id, actor, today))
+                except (DocumentConflict, LookupError) as refusal:
+                    batch.refused.append((document_id, str(refusal)))
+    return batch
+
+
+def issue_in(session: Session, document_id: int, actor: str, today: date) -> Document:
+    """``issue`` inside the caller's transaction."""
+    document = lock_document(session, document_id)
+    if document.status != "draft":
+        raise DocumentConflict(
+            f"document {document_id} is already {document.status}"
+            + (f" as {document.number_text}" if document.number_text else "")
+            + ": only a draft can be issued"
+        )
+    terms = terms_of(session, document)
+    if document.corrects_id is not None:
+        _check_correction(session, document)
+    issue_date, issued_at = _local_day(today, terms)
+    number, number_text = take_number(session, document.series)
+    document.number, document.number_text = number, number_text
+    document.status = "issued"
+    document.issue_date = issue_date
+    document.due_date = issue_date + timedelta(days=terms.invoicing.payment_terms_days)
+    document.issued_at = issued_at
+    session.add(document)
+    session.flush()
+    # Collection starts in the same transaction: the document cannot be issued without its
+    # Stripe push queued, nor queued without being issued (the outbox pattern).
+    collection.enqueue(session, document)
+    record(
+        session,
+        actor,
+        f"{document.kind}.issued",
+        "document",
+        document_id,
+        {"number": number_text, "total": str(document.total), "issue_date": issue_date.isoformat()},
+        at=issued_at,
+    )
+    return document
+
+
+def _check_correction(session: Session, note: Document) -> None:
+    """Under the invoice's lock: it is still issued, and credits stay within its total."""
+    assert note.corrects_id is not None
+    invoice = lock_document(session, note.corrects_id)
+    if invoice.status not in ISSUED:
+        raise DocumentConflict(f"invoice {invoice.id} is {invoice.status}: it can no longer be corrected")
+    if note.kind == "credit_note":
+        credited = notes_total(session, note.corrects_id, "credit_note", ISSUED)
+        if credited + note.total > invoice.total:
+            code = invoice.currency
+            raise DocumentConflict(
+                f"credit note {note.id} ({money_text(note.total, code)}) would credit more than invoice "
+                f"{invoice.number_text} has left ({money_text(invoice.total - credited, code)} of "
+                f"{money_text(invoice.total, code)} {code})"
+            )
+
+
+def _local_day(today: date, terms: ContractTerms) -> tuple[date, datetime]:
+    if isinstance(today, datetime):
+        local = pendulum.instance(today).in_timezone(terms.timezone)
+        return date(local.year, local.month, local.day), today
+    return today, utcnow()
+
+
+def void(engine: Engine, document_id: int, reason: str, actor: str, now: datetime | None = None) -> Document:
+    """Void an issued document (it keeps its number) or discard a draft.
+
+    Refused: a paid document (refund it with a credit note), one already void, and an
+    invoice that still has notes correcting it that are not void (void those first)."""
+    if not reason or not reason.strip():
+        raise ValueError("a reason is required to void a document")
+    at = now or utcnow()
+    with transaction(engine) as session:
+        document = lock_document(session, document_id)
+        if document.status == "void":
+            raise DocumentConflict(f"document {document_id} is already void")
+        if document.status == "paid":
+            raise DocumentConflict(f"document {document.number_text} is paid: refund it with a credit note")
+        if document.kind == "invoice":
+            open_notes = session.exec(
+                select(Document.id).where(Document.corrects_id == document_id, Document.status != "void")
+            ).all()
+            if open_notes:
+                raise DocumentConflict(
+                    f"invoice {document.number_text or document_id} has notes that are not void "
+                    f"({', '.join(map(str, open_notes))}): void them first"
+                )
+        previous = document.status
+        document.status, document.voided_at, document.void_reason = "void", at, reason.strip()
+        session.add(document)
+        session.flush()
+        if previous == "issued":
+            collection.enqueue(session, document, collection.VOID)
+        record(
+            session,
+            actor,
+            f"{document.kind}.voided",
+            "document",
+            document_id,
+            {"number": document.number_text, "previous_status": previous, "reason": reason.strip()},
+            at=at,
+        )
+    return document
+
+
+def drafts_of_period(engine: Engine, period: Period, kind: str = "invoice") -> list[int]:
+    """Ids of the period's drafts in contract order (numbers then follow that order)."""
+    with reading(engine) as session:
+        rows = session.exec(
+            select(Document.id)
+            .join(Contract, col(Contract.id) == Document.contract_id)
+            .where(Document.period == str(period), Document.status == "draft", Document.kind == kind)
+            .order_by(col(Contract.code))
+        ).all()
+    return [row for row in rows if row is not None]
+
+
+__all__ = [
+    "CHUNK",
+    "CloseOutcome",
+    "CloseResult",
+    "IssueBatch",
+    "close_period",
+    "drafts_of_period",
+    "invoiced_contracts",
+    "issue",
+    "issue_in",
+    "issue_many",
+    "jsonable",
+    "latest_batch",
+    "store_draft",
+    "store_drafts",
+    "void",
+]

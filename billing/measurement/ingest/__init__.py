@@ -1,0 +1,71 @@
+"""Imports: interactions, workforce hours and the client's KPI figures.
+
+Every import streams its file in chunks through the database's bulk path, is idempotent by
+the rows' natural keys, keeps every bad row with all its problems (``rejected_row``) while
+importing the good ones, and records the run as an ``ImportBatch``. Interactions keep their
+customers' next contacts (the repeat-contact input) and the daily rollup of outcomes
+(``billing.measurement.rollup``) right in every chunk's transaction, in SQL.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from billing.measurement.ingest.batches import CHUNK_ROWS, ImportKind, ImportSummary, run_import
+from billing.measurement.ingest.client_kpis import ClientKpiKind
+from billing.measurement.ingest.interactions import COLUMNS as INTERACTION_COLUMNS
+from billing.measurement.ingest.interactions import InteractionKind
+from billing.measurement.ingest.rejects import describe, export_rejected, rejected_rows
+from billing.measurement.ingest.workforce import WorkforceKind
+from billing.storage.db import reading
+
+KINDS: dict[str, ImportKind] = {
+    "interactions": InteractionKind(),
+    "workforce": WorkforceKind(),
+    "client_kpis": ClientKpiKind(),
+}
+
+
+def import_interactions(engine: Engine, path: Path, progress: bool | None = None) -> ImportSummary:
+    """Import an interactions file (CSV with a header, or JSON Lines)."""
+    return run_import(engine, Path(path), KINDS["interactions"], progress)
+
+
+def import_workforce(engine: Engine, path: Path, progress: bool | None = None) -> ImportSummary:
+    return run_import(engine, Path(path), KINDS["workforce"], progress)
+
+
+def import_client_kpis(engine: Engine, path: Path, progress: bool | None = None) -> ImportSummary:
+    return run_import(engine, Path(path), KINDS["client_kpis"], progress)
+
+
+def export_open_rejects(engine: Engine, kind: str, path: Path, batch: int | None = None) -> int:
+    """Write the open rejected rows of ``kind`` (optionally one batch) as an importable file."""
+    with reading(engine) as session:
+        return export_rejected(rejected_rows(session, kind, batch), KINDS[kind].columns, Path(path))
+
+
+def retry_batch(engine: Engine, kind: str, batch: int, progress: bool | None = None) -> ImportSummary:
+    """Re-import a batch's open rejected rows unchanged (e.g. after loading a missing contract)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"retry-batch-{batch}.csv"
+        export_open_rejects(engine, kind, path, batch)
+        return run_import(engine, path, KINDS[kind], progress)
+
+
+__all__ = [
+    "CHUNK_ROWS",
+    "INTERACTION_COLUMNS",
+    "KINDS",
+    "ImportSummary",
+    "describe",
+    "export_open_rejects",
+    "import_client_kpis",
+    "import_interactions",
+    "import_workforce",
+    "rejected_rows",
+    "retry_batch",
+]

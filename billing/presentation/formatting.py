@@ -1,0 +1,97 @@
+"""Locale-aware presentation of amounts, numbers and dates: the ONLY module that formats
+with babel. Statements, invoices and the portal receive a ``Formatter`` and never format
+money themselves, so a locale's conventions (``S/ 1,234.56`` in es_PE, ``1.234,56 €`` in
+es_ES) live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+
+from billing.core.periods import Period
+from billing.presentation.messages import label
+
+DEFAULT_LOCALE = "en_US"
+
+
+def usable_locale(tag: str | None) -> str:
+    """``tag`` when babel knows it, else the default (a stored locale never breaks a page)."""
+    if not tag:
+        return DEFAULT_LOCALE
+    try:
+        Locale.parse(tag.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return DEFAULT_LOCALE
+    return tag.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Formatter:
+    locale: str
+
+    @classmethod
+    def for_locale(cls, tag: str | None) -> Formatter:
+        return cls(usable_locale(tag))
+
+    @property
+    def language(self) -> str:
+        return self.locale.split("_")[0]
+
+    def t(self, key: str) -> str:
+        return label(self.locale, key)
+
+    def money(self, amount: Decimal | str | None, currency: str) -> str:
+        """``S/ 1,234.56`` (es_PE), ``1.234,56 €`` (es_ES), ``$1,234.56`` (en_US): babel's
+        pattern with the currency's own minor units. Babel's non-breaking spaces are kept."""
+        if amount is None or amount == "":
+            return ""
+        value = Decimal(str(amount))
+        places = get_currency_precision(currency)
+        return format_currency(value.quantize(Decimal(1).scaleb(-places)), currency, locale=self.locale)
+
+    def number(self, value: Decimal | int | str | None, places: int | None = None) -> str:
+        if value is None or value == "":
+            return "—"
+        number = Decimal(str(value))
+        if places is None and isinstance(value, str) and "." in value:
+            places = len(value.split(".", 1)[1])  # "61.20" keeps its two decimals
+        if places is None:
+            return format_decimal(number, locale=self.locale, decimal_quantization=False)
+        fmt = "#,##0." + "0" * places if places else "#,##0"
+        return format_decimal(number.quantize(Decimal(1).scaleb(-places)), format=fmt, locale=self.locale)
+
+    def price(self, value: Decimal | str | None) -> str:
+        """A unit price: at least two decimals, more only when the price has them (2.50, 39.166667)."""
+        if value is None or value == "":
+            return ""
+        number = Decimal(str(value)).normalize()
+        places = max(2, -int(number.as_tuple().exponent))
+        return self.number(number, places)
+
+    def long_date(self, value: date | datetime | None) -> str:
+        if value is None:
+            return ""
+        day = value.date() if isinstance(value, datetime) else value
+        return format_date(day, "long", locale=self.locale)
+
+    def short_date(self, value: date | datetime | None) -> str:
+        if value is None:
+            return ""
+        day = value.date() if isinstance(value, datetime) else value
+        return format_date(day, "medium", locale=self.locale)
+
+    def month(self, period: Period | str) -> str:
+        """``octubre de 2026`` / ``October 2026``: the stand-alone month name and the year."""
+        p = Period.parse(period) if isinstance(period, str) else period
+        text = format_date(p.first_day, "LLLL y", locale=self.locale)
+        return text[:1].upper() + text[1:]
+
+    def short_month(self, period: Period | str) -> str:
+        p = Period.parse(period) if isinstance(period, str) else period
+        return format_date(p.first_day, "LLL yy", locale=self.locale)

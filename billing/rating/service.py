@@ -1,0 +1,152 @@
+"""The edge of rating: find the terms in force, measure in the database once, then rate purely.
+
+For a batch of contracts this builds one ``MeasureRequest`` per (contract, period) needed:
+the period being rated and, for contracts with earnback, the look-back periods (each under
+the terms in force then: its own resolution rule and service-level thresholds), and calls
+``measure`` once for the whole batch. Rating itself is ``billing.rating.engine.rate``, pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlmodel import Session, col, select
+
+from billing.contracts.store import ContractInForce, get_contract, in_force, terms_from_source
+from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, ContractTerms
+from billing.core.periods import Period
+from billing.measurement.kpis import PeriodOutcomes
+from billing.measurement.queries import MeasureRequest, measure
+from billing.rating.engine import PeriodFacts, PeriodOutsideContract, rate
+from billing.rating.lines import RatedInvoice
+from billing.storage.models import ContractVersion
+
+History = dict[Period, PeriodFacts]
+
+
+def rate_contract(session: Session, code: str, period: Period, as_of_batch: int | None = None) -> RatedInvoice:
+    """Rate one contract for one period (a preview: nothing is stored).
+
+    Raises ``LookupError`` for an unknown contract and ``PeriodOutsideContract`` when the
+    contract covers no day of the period."""
+    contract = get_contract(session, code)
+    assert contract.id is not None
+    versions = _versions(session, [contract.id])[contract.id]
+    item = in_force(versions, contract.id, period)
+    if not item.terms.is_active(period):
+        raise PeriodOutsideContract(
+            f"contract {code} does not cover {period} (it runs {item.terms.start} to {item.terms.end or 'open end'})"
+        )
+    return rate_contracts(session, [item], period, as_of_batch)[0][1]
+
+
+def rate_contracts(
+    session: Session, items: list[ContractInForce], period: Period, as_of_batch: int | None = None
+) -> list[tuple[ContractInForce, RatedInvoice]]:
+    """Rate many contracts for one period with a single measurement of everything they need."""
+    found = histories(session, items, period, as_of_batch)
+    return [(item, rate(period, found[item.contract_id])) for item in items]
+
+
+def histories(
+    session: Session, items: list[ContractInForce], period: Period, as_of_batch: int | None = None
+) -> dict[int, History]:
+    """Per contract: the terms in force and the measured outcomes of ``period`` and of the
+    earlier periods its earnback rule looks back on (measured in one batch)."""
+    versions = _versions(session, [item.contract_id for item in items])
+    wanted: dict[int, dict[Period, ContractTerms]] = {}
+    for item in items:
+        contract_versions = versions.get(item.contract_id, [])
+        months = max((_earnback_months(_terms_of(v)) for v in contract_versions), default=0)
+        months = max(months, _earnback_months(item.terms))
+        per_period = {period: item.terms}
+        for back in range(1, months + 1):
+            earlier = period.shift(-back)
+            terms = in_force(contract_versions, item.contract_id, earlier).terms if contract_versions else item.terms
+            if terms.is_active(earlier):
+                per_period[earlier] = terms
+        wanted[item.contract_id] = per_period
+    outcomes = measure_terms(session, wanted, as_of_batch)
+    return {
+        contract_id: {p: PeriodFacts(terms, outcomes[(contract_id, p)]) for p, terms in per_period.items()}
+        for contract_id, per_period in wanted.items()
+    }
+
+
+def outcomes_for(
+    session: Session,
+    item: ContractInForce,
+    periods: Iterable[Period],
+    extra_terms: Iterable[ContractTerms] = (),
+    as_of_batch: int | None = None,
+) -> dict[Period, PeriodOutcomes]:
+    """Measure one contract's periods once, under its current resolution rule, with every
+    service-level threshold that ``item.terms`` or any of ``extra_terms`` needs, so the same
+    outcomes can then be rated under any of those terms (``billing.rating.engine.rate_under``)."""
+    thresholds = thresholds_of(item.terms, *extra_terms)
+    requests = [_request(item.contract_id, item.terms, p, thresholds) for p in periods]
+    measured = measure(session, requests, as_of_batch=as_of_batch)
+    return {r.period: measured.get((item.contract_id, r.period)) or _empty(item.terms, r) for r in requests}
+
+
+def measure_terms(
+    session: Session, wanted: dict[int, dict[Period, ContractTerms]], as_of_batch: int | None = None
+) -> dict[tuple[int, Period], PeriodOutcomes]:
+    """One measurement for every (contract, period) wanted, each under the terms given for it."""
+    requests = [
+        _request(contract_id, terms, p, thresholds_of(terms))
+        for contract_id, per_period in wanted.items()
+        for p, terms in per_period.items()
+    ]
+    measured = measure(session, requests, as_of_batch=as_of_batch) if requests else {}
+    by_key = {(r.contract_id, r.period): r for r in requests}
+    return {key: measured.get(key) or _empty(wanted[key[0]][key[1]], request) for key, request in by_key.items()}
+
+
+def thresholds_of(*terms: ContractTerms) -> tuple[int, ...]:
+    """The waits (seconds) to count answers and abandons within: 20 (the KPI default) and every
+    service level's threshold."""
+    found = {DEFAULT_THRESHOLD_SECONDS}
+    for t in terms:
+        if t.service_levels:
+            found.update(level.threshold_seconds for level in t.service_levels.levels)
+    return tuple(sorted(found))
+
+
+def _request(contract_id: int, terms: ContractTerms, period: Period, thresholds: tuple[int, ...]) -> MeasureRequest:
+    return MeasureRequest(
+        contract_id=contract_id,
+        contract=terms.code,
+        period=period,
+        timezone=terms.timezone,
+        repeat_window_days=terms.resolution.repeat_window_days,
+        exclude_escalated=terms.resolution.exclude_escalated,
+        thresholds=thresholds,
+    )
+
+
+def _empty(terms: ContractTerms, request: MeasureRequest) -> PeriodOutcomes:
+    return PeriodOutcomes(terms.code, request.period, tuple(request.thresholds))
+
+
+def _earnback_months(terms: ContractTerms) -> int:
+    return (terms.service_levels.earnback_months or 0) if terms.service_levels else 0
+
+
+def _terms_of(version: ContractVersion) -> ContractTerms:
+    return terms_from_source(version.source_text, version.source_name)
+
+
+def _versions(session: Session, contract_ids: list[int]) -> dict[int, list[ContractVersion]]:
+    """Every version of the given contracts in one query, oldest first."""
+    out: dict[int, list[ContractVersion]] = {cid: [] for cid in contract_ids}
+    if not contract_ids:
+        return out
+    rows = session.exec(
+        select(ContractVersion)
+        .where(col(ContractVersion.contract_id).in_(contract_ids))
+        .order_by(col(ContractVersion.contract_id), col(ContractVersion.effective_from))
+    ).all()
+    for version in rows:
+        out[version.contract_id].append(version)
+    return out
