@@ -1,0 +1,176 @@
+"""The document as a whole: top-level fields, client, tax, invoicing, resolution and
+reconciliation settings, and ``parse_terms`` which assembles the sections into frozen terms."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from billing.contracts.language.amendments import effective_from_of
+from billing.contracts.language.charges import charges_of
+from billing.contracts.language.reader import Reader
+from billing.contracts.language.service_levels import service_levels_of
+from billing.contracts.language.yaml_source import LineDict, read_document
+from billing.contracts.terms import ClientInfo, ContractTerms, Invoicing, Reconciliation, ResolutionRule, Tax
+from billing.core.currencies import currency as lookup_currency
+from billing.core.currencies import is_known_locale
+from billing.core.money import RoundingMode
+from billing.core.periods import is_valid_timezone
+from billing.core.problems import Problem
+
+_TOP_KEYS = {
+    "contract",
+    "client",
+    "currency",
+    "timezone",
+    "start",
+    "end",
+    "effective_from",
+    "rounding",
+    "tax",
+    "invoicing",
+    "resolution",
+    "charges",
+    "service_levels",
+    "reconciliation",
+    "description",
+}
+
+
+def parse_terms(document: LineDict, source: str) -> tuple[ContractTerms | None, list[Problem]]:
+    """Validate a contract document; return the terms, or None and every problem found."""
+    r = Reader(source)
+    r.unknown_keys(document, _TOP_KEYS, "")
+    code = r.text(document, "contract", "")
+    client = _client(r, document)
+    currency = None
+    currency_code = r.text(document, "currency", "")
+    if currency_code is not None:
+        try:
+            currency = lookup_currency(currency_code)
+        except ValueError:
+            r.problem("unknown_currency", f"unknown currency {currency_code!r}", document, "currency", "currency")
+    timezone = r.text(document, "timezone", "")
+    if timezone is not None and not is_valid_timezone(timezone):
+        r.problem("unknown_timezone", f"unknown time zone {timezone!r}", document, "timezone", "timezone")
+        timezone = None
+    start = r.day(document, "start", "")
+    end = r.day(document, "end", "", required=False)
+    if start and end and end < start:
+        r.problem("dates", f"end {end} is before start {start}", document, "end", "end")
+    effective_from = effective_from_of(r, document, start, end)
+    rounding = (
+        r.choice(
+            document,
+            "rounding",
+            "",
+            RoundingMode,
+            [m.value for m in RoundingMode],
+            required=False,
+            what="rounding mode",
+        )
+        or RoundingMode.HALF_UP
+    )
+    tax = _tax(r, document)
+    invoicing = _invoicing(r, document)
+    resolution = _resolution(r, document)
+    reconciliation = _reconciliation(r, document)
+    charges = charges_of(r, document)
+    service_levels = service_levels_of(r, document)
+
+    if r.problems:
+        return None, r.problems
+    assert code and client and currency and timezone and start and invoicing and charges is not None
+    terms = ContractTerms(
+        code=code,
+        client=client,
+        currency=currency,
+        timezone=timezone,
+        start=start,
+        end=end,
+        effective_from=effective_from,
+        rounding=rounding,
+        tax=tax,
+        invoicing=invoicing,
+        resolution=resolution,
+        charges=charges,
+        service_levels=service_levels,
+        reconciliation=reconciliation,
+    )
+    return terms, []
+
+
+def _client(r: Reader, doc: LineDict) -> ClientInfo | None:
+    m = r.mapping(doc, "client", "")
+    if m is None:
+        return None
+    r.unknown_keys(m, {"id", "name", "locale", "tax_id", "email"}, "client")
+    cid = r.text(m, "id", "client")
+    name = r.text(m, "name", "client")
+    locale = r.text(m, "locale", "client", required=False) or "en_US"
+    if not is_known_locale(locale):
+        r.problem("unknown_locale", f"unknown locale {locale!r}", m, "client.locale", "locale")
+    tax_id = r.text(m, "tax_id", "client", required=False)
+    email = r.text(m, "email", "client", required=False)
+    if cid is None or name is None:
+        return None
+    return ClientInfo(cid, name, locale, tax_id, email)
+
+
+def _tax(r: Reader, doc: LineDict) -> Tax | None:
+    m = r.mapping(doc, "tax", "", required=False)
+    if m is None:
+        return None
+    r.unknown_keys(m, {"name", "rate"}, "tax")
+    name = r.text(m, "name", "tax")
+    rate = r.number(m, "rate", "tax")
+    if rate is not None and rate > 100:
+        r.problem("range", f"a tax rate is a percent between 0 and 100, got {rate}", m, "tax.rate", "rate")
+    return Tax(name, rate) if name and rate is not None else None
+
+
+def _invoicing(r: Reader, doc: LineDict) -> Invoicing | None:
+    m = r.mapping(doc, "invoicing", "")
+    if m is None:
+        return None
+    r.unknown_keys(m, {"series", "credit_note_series", "debit_note_series", "payment_terms_days"}, "invoicing")
+    series = r.text(m, "series", "invoicing")
+    credit = r.text(m, "credit_note_series", "invoicing")
+    debit = r.text(m, "debit_note_series", "invoicing", required=False)
+    days = r.integer(m, "payment_terms_days", "invoicing", required=False)
+    if series and credit and series == credit:
+        r.problem(
+            "series",
+            "the credit note series must differ from the invoice series",
+            m,
+            "invoicing.credit_note_series",
+            "credit_note_series",
+        )
+    if series is None or credit is None:
+        return None
+    return Invoicing(series, credit, debit or f"{series}-ND", 30 if days is None else days)
+
+
+def _resolution(r: Reader, doc: LineDict) -> ResolutionRule:
+    m = r.mapping(doc, "resolution", "", required=False)
+    if m is None:
+        return ResolutionRule()
+    r.unknown_keys(m, {"repeat_window_days", "exclude_escalated"}, "resolution")
+    days = r.integer(m, "repeat_window_days", "resolution", required=False)
+    return ResolutionRule(7 if days is None else days, r.boolean(m, "exclude_escalated", "resolution", True))
+
+
+def _reconciliation(r: Reader, doc: LineDict) -> Reconciliation:
+    m = r.mapping(doc, "reconciliation", "", required=False)
+    if m is None:
+        return Reconciliation()
+    r.unknown_keys(m, {"tolerance_percent"}, "reconciliation")
+    tolerance = r.number(m, "tolerance_percent", "reconciliation", required=False)
+    return Reconciliation(tolerance if tolerance is not None else Decimal("0.5"))
+
+
+def load_terms_text(text: str, source: str) -> tuple[ContractTerms | None, list[Problem]]:
+    """Read and validate one contract file's text."""
+    document, problems = read_document(text, source)
+    if document is None:
+        return None, problems
+    return parse_terms(document, source)
