@@ -1,5 +1,5 @@
 """The edge of reconciliation: read the issued invoice and its notes, re-measure the period
-three ways (see ``billing.reconciliation.core``), compare, record, and optionally draft the note
+three ways (see ``billing.reconciliation``), compare, record, and optionally draft the note
 that settles what is still open.
 
 Transactions: everything is read in one session; the proposed note is created through
@@ -32,7 +32,9 @@ from billing.invoicing.notes import NoteLine as DraftNoteLine
 from billing.measurement.queries import DAY_SECONDS
 from billing.rating.engine import PeriodFacts, rate
 from billing.rating.service import History, histories
-from billing.reconciliation.core import (
+from billing.reconciliation.compare import reconcile
+from billing.reconciliation.propose import propose
+from billing.reconciliation.results import (
     BilledInvoice,
     BilledLevel,
     BilledLine,
@@ -40,8 +42,6 @@ from billing.reconciliation.core import (
     NoteProposal,
     ReconciliationResult,
     Rerated,
-    propose,
-    reconcile,
 )
 from billing.storage.audit import record
 from billing.storage.db import reading, transaction

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from billing.reconciliation.core import LineComparison, ReconciliationResult, propose
+from billing.reconciliation.propose import propose
+from billing.reconciliation.results import LineComparison, ReconciliationResult
 
 
 def open_line(charge: str, line_type: str, open_difference: str) -> LineComparison:
