@@ -367,8 +367,9 @@ def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Pat
 
 def _statements(engine: Engine, months: list[Period], out: Path) -> None:
     from billing.cli.common import print_json  # noqa: F401  (same JSON encoder as the CLI)
-    from billing.statements.core import load_statement, statement_json
     from billing.statements.rendering import pdf, statement_html
+    from billing.statements.serialize import statement_json
+    from billing.statements.store import load_statement
     from billing.storage.models import Client
 
     with reading(engine) as session:

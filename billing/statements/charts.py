@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from billing.statements.core import DocumentView
+from billing.statements.views import DocumentView
 
 WIDTH = 640
 HEIGHT = 220

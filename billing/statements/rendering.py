@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from billing.presentation.formatting import Formatter
 from billing.statements.charts import trend
-from billing.statements.core import ClientView, DocumentView, Statement
+from billing.statements.views import ClientView, DocumentView, Statement
 
 
 @cache

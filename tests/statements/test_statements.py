@@ -17,17 +17,10 @@ from sqlalchemy import Engine
 
 from billing.core.periods import Period
 from billing.presentation.formatting import Formatter
-from billing.statements.core import (
-    ClientView,
-    DocumentView,
-    PaymentView,
-    assemble,
-    client_view,
-    document_views,
-    load_statement,
-    statement_json,
-)
 from billing.statements.rendering import document_html, pdf, statement_html
+from billing.statements.serialize import statement_json
+from billing.statements.store import client_view, document_views, load_statement
+from billing.statements.views import ClientView, DocumentView, PaymentView, assemble
 from billing.storage.db import reading
 from tests.api.api_world import build
 

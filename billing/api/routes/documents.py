@@ -12,8 +12,9 @@ from sqlmodel import col
 from billing.api.deps import Caller, SessionDep
 from billing.api.schemas import PERIOD_PATTERN, DocumentDetail, DocumentsPublic, DocumentSummary
 from billing.api.scope import OwnedDocument, find_client, find_contract, scoped_documents
-from billing.statements.core import client_view, document_json, document_views, money_text
 from billing.statements.rendering import document_html, pdf
+from billing.statements.serialize import document_json, money_text
+from billing.statements.store import client_view, document_views
 from billing.storage.models import Client, Document
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])

@@ -15,7 +15,7 @@ from billing.api.idempotency import Fingerprint, IdempotencyKey, run_once
 from billing.api.schemas import PaymentCreate, PaymentPublic, PaymentsPublic
 from billing.api.scope import find_document, scoped_documents
 from billing.invoicing.payments import PaymentRefused, record_payment
-from billing.statements.core import money_text
+from billing.statements.serialize import money_text
 from billing.storage.models import Document, Payment
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])

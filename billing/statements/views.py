@@ -1,0 +1,188 @@
+"""What a client statement holds: the client, its documents with lines, service levels and
+reconciliations, payments, and the running balance per currency. ``assemble`` is pure (values
+in, statement out); nothing here recomputes an amount or a KPI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from billing.core.periods import Period
+
+ZERO = Decimal(0)
+#: Statuses that move the balance. Drafts are not documents yet; a void document moves nothing.
+BILLED = ("issued", "paid")
+
+
+@dataclass(frozen=True)
+class ClientView:
+    id: str
+    name: str
+    locale: str
+    tax_id: str | None
+
+
+@dataclass(frozen=True)
+class LineView:
+    position: int
+    charge: str
+    type: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReconciliationView:
+    """What the latest reconciliation of an invoice found, as it recorded it."""
+
+    reconciled_at: datetime
+    net_difference: Decimal
+    within_tolerance: bool
+    causes: tuple[str, ...]
+    proposed_number: str | None
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    kind: str
+    status: str
+    contract: str
+    period: str
+    series: str
+    number_text: str | None
+    currency: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    tax_name: str | None
+    tax_rate: Decimal
+    issue_date: date | None
+    due_date: date | None
+    corrects_number: str | None = None
+    reason: str | None = None
+    void_reason: str | None = None
+    lines: tuple[LineView, ...] = ()
+    service_levels: tuple[dict[str, Any], ...] = ()
+    kpis: dict[str, Any] = field(default_factory=dict)
+    #: The latest reconciliation of this invoice, when there is one (see ``ReconciliationView``).
+    reconciliation: ReconciliationView | None = None
+
+    @property
+    def effect(self) -> Decimal:
+        """What the document adds to the client's balance: credit notes lower it."""
+        if self.status not in BILLED:
+            return ZERO
+        return -abs(self.total) if self.kind == "credit_note" else self.total
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    id: int
+    document_number: str | None
+    amount: Decimal
+    currency: str
+    received_on: date
+    method: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the account: a charge (invoice, debit note), a credit (credit note,
+    payment), and the balance after it."""
+
+    on: date
+    kind: str
+    reference: str
+    description: str
+    charge: Decimal
+    credit: Decimal
+    balance: Decimal
+    document_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """The statement in one currency (a client billed in two currencies has two accounts)."""
+
+    currency: str
+    opening: Decimal
+    entries: tuple[Entry, ...]
+    closing: Decimal
+    charges: Decimal
+    credits: Decimal
+
+
+@dataclass(frozen=True)
+class Statement:
+    client: ClientView
+    first: Period
+    last: Period
+    accounts: tuple[Account, ...]
+    documents: tuple[DocumentView, ...]
+    payments: tuple[PaymentView, ...]
+
+    @property
+    def start(self) -> date:
+        return self.first.first_day
+
+    @property
+    def end(self) -> date:
+        return self.last.last_day
+
+
+def assemble(
+    client: ClientView,
+    first: Period,
+    last: Period,
+    documents: Iterable[DocumentView],
+    payments: Iterable[PaymentView],
+    opening: dict[str, Decimal] | None = None,
+) -> Statement:
+    """The statement from the range's documents and payments and the balance brought forward
+    per currency. Entries are in date order (documents before payments on the same day)."""
+    documents = tuple(sorted(documents, key=lambda d: (d.issue_date or date.max, d.id)))
+    payments = tuple(sorted(payments, key=lambda p: (p.received_on, p.id)))
+    opening = dict(opening or {})
+    rows: dict[str, list[tuple[tuple[date, int, int], str, str, str, Decimal, int | None]]] = {}
+    for doc in documents:
+        if doc.status not in BILLED or doc.issue_date is None:
+            continue
+        description = f"{doc.contract} {doc.period}"
+        reference = doc.number_text or f"#{doc.id}"
+        rows.setdefault(doc.currency, []).append(
+            ((doc.issue_date, 0, doc.id), doc.kind, reference, description, doc.effect, doc.id)
+        )
+    for pay in payments:
+        description = f"{pay.method} {pay.reference}"
+        reference = pay.document_number or ""
+        rows.setdefault(pay.currency, []).append(
+            ((pay.received_on, 1, pay.id), "payment", reference, description, -pay.amount, None)
+        )
+    accounts = []
+    for currency in sorted(set(rows) | set(opening)):
+        balance = opening.get(currency, ZERO)
+        start_balance = balance
+        entries = []
+        for (on, _, _), kind, reference, description, effect, doc_id in sorted(rows.get(currency, [])):
+            balance += effect
+            charge, credit = (effect, ZERO) if effect >= 0 else (ZERO, -effect)
+            entries.append(Entry(on, kind, reference, description, charge, credit, balance, doc_id))
+        accounts.append(
+            Account(
+                currency=currency,
+                opening=start_balance,
+                entries=tuple(entries),
+                closing=balance,
+                charges=sum((e.charge for e in entries), ZERO),
+                credits=sum((e.credit for e in entries), ZERO),
+            )
+        )
+    return Statement(client, first, last, tuple(accounts), documents, payments)
