@@ -11,8 +11,8 @@ from rich.table import Table
 from billing.cli.common import console, fail, fail_problems, parse_period, print_json, state
 from billing.core.problems import ProblemsError
 from billing.rating.engine import PeriodOutsideContract
-from billing.simulation.core import SimulationResult
 from billing.simulation.report import simulation_html
+from billing.simulation.results import SimulationResult
 from billing.simulation.service import read_alternatives, simulate_contract
 
 

@@ -1,5 +1,5 @@
 """The edge of simulation: read the alternative contract files, measure the months once, and
-hand the outcomes to the pure ``billing.simulation.core``.
+hand the outcomes to the pure ``billing.simulation``.
 
 One ``measure`` call covers every month of the range plus the earlier months that earnback
 looks back on. Scenarios that count resolutions the same way (time zone, repeat window,
@@ -25,7 +25,8 @@ from billing.core.problems import Problem, ProblemsError
 from billing.measurement.kpis import PeriodOutcomes
 from billing.measurement.queries import MeasureRequest, measure
 from billing.rating.service import thresholds_of
-from billing.simulation.core import Scenario, SimulationResult, simulate
+from billing.simulation.results import Scenario, SimulationResult
+from billing.simulation.run import simulate
 from billing.storage.db import reading
 
 CURRENT = "current"

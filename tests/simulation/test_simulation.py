@@ -16,7 +16,11 @@ from billing.cli import app
 from billing.contracts.store import load_files
 from billing.core.periods import Period
 from billing.rating.service import rate_contract
-from billing.simulation.core import Scenario, replay, scale_outcomes, simulate, with_price
+from billing.simulation.break_even import with_price
+from billing.simulation.replay import replay
+from billing.simulation.results import Scenario
+from billing.simulation.run import simulate
+from billing.simulation.sensitivity import scale_outcomes
 from billing.simulation.service import read_alternatives, simulate_contract
 from billing.storage.db import reading
 from tests.rating.rating_cases import cell, contract, measured
