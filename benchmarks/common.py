@@ -121,10 +121,10 @@ def engine_for(url: str) -> Engine:
 
 
 def load_contracts(url: str, paths: list[Path]) -> None:
-    from billing.contracts.store import load_files
+    from billing.measurement.contracts import load_contracts
 
     engine = make_engine(url)
-    load_files(engine, paths, actor="benchmark")
+    load_contracts(engine, paths, actor="benchmark")
     engine.dispose()
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from billing.contracts.store import load_files, terms_in_force
+from billing.contracts.store import terms_in_force
 from billing.core.periods import Period
+from billing.measurement.contracts import load_contracts
 from billing.measurement.kpis import PeriodOutcomes
 from billing.measurement.queries import MeasureRequest, measure
 from billing.storage.db import reading
@@ -60,7 +61,7 @@ def load_contract(
     repeat_window_days: int = 7,
     exclude_escalated: bool = True,
 ) -> None:
-    load_files(engine, [contract_file(tmp_path, code, timezone, repeat_window_days, exclude_escalated)])
+    load_contracts(engine, [contract_file(tmp_path, code, timezone, repeat_window_days, exclude_escalated)])
 
 
 def csv_file(tmp_path: Path, body: str, name: str = "interactions.csv", header: str = HEADER) -> Path:

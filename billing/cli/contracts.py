@@ -14,6 +14,7 @@ from billing.contracts import store as service
 from billing.contracts.terms_json import terms_to_json
 from billing.core.periods import Period
 from billing.core.problems import ProblemsError
+from billing.measurement.contracts import load_contracts
 from billing.storage.db import reading
 from billing.storage.models import Client, Contract, ContractVersion
 
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def load(files: list[Path] = typer.Argument(..., help="Contract YAML files (bases and amendments)")) -> None:
         """Validate and store contract files. Nothing is stored unless every file is valid."""
         try:
-            outcomes = service.load_files(state.engine(), files, actor=state.actor)
+            outcomes = load_contracts(state.engine(), files, actor=state.actor)
         except ProblemsError as exc:
             fail_problems(exc.problems)
         for outcome in outcomes:

@@ -96,9 +96,9 @@ def _fresh_sqlite(path: Path) -> str:
 
 
 def _load_contracts(engine: Engine, paths: list[Path]) -> None:
-    from billing.contracts.store import load_files
+    from billing.measurement.contracts import load_contracts
 
-    for outcome in load_files(engine, paths, actor=ACTOR):
+    for outcome in load_contracts(engine, paths, actor=ACTOR):
         console.print(
             f"  {outcome.code:<15} {outcome.action:<9} effective {outcome.effective_from} "
             f"({Path(outcome.source).name})",
@@ -367,7 +367,8 @@ def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Pat
 
 def _statements(engine: Engine, months: list[Period], out: Path) -> None:
     from billing.cli.common import print_json  # noqa: F401  (same JSON encoder as the CLI)
-    from billing.statements.rendering import pdf, statement_html
+    from billing.presentation.templating import pdf
+    from billing.statements.rendering import statement_html
     from billing.statements.serialize import statement_json
     from billing.statements.store import load_statement
     from billing.storage.models import Client

@@ -8,7 +8,8 @@ import typer
 from sqlmodel import select
 
 from billing.cli.common import console, fail, state
-from billing.statements.rendering import document_html, pdf
+from billing.presentation.templating import pdf
+from billing.statements.rendering import document_html
 from billing.statements.store import client_view, document_views
 from billing.storage.db import reading
 from billing.storage.models import Client, Document

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
 from billing.presentation.formatting import Formatter
-from billing.statements.rendering import pdf, statement_html
+from billing.presentation.templating import pdf
+from billing.statements.rendering import statement_html
 from billing.statements.serialize import statement_json
 from billing.statements.store import load_statement
 from billing.storage.db import reading

@@ -1,7 +1,9 @@
 """Contracts and their versions: loading files, and finding the terms in force for a period.
 
-Loading is all-or-nothing per command: every file is validated, every problem reported, and
-only when none remains is anything stored. Loading the same terms twice is a no-op.
+Reading validates files (``read_files``); storing (``store_contracts``) runs in the caller's
+transaction and reports every conflict with what is stored. Loading the same terms twice is a
+no-op. The service that loads contracts for a command is ``billing.measurement.contracts``:
+it also extends each contract's daily-rollup basis in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from billing.contracts.language import load_terms_text, read_document, to_plain
 from billing.contracts.terms import ContractTerms
 from billing.core.periods import Period
 from billing.core.problems import Problem, ProblemsError
-from billing.measurement.rollup import ensure_basis
 from billing.storage.audit import record
-from billing.storage.db import transaction
 from billing.storage.models import Client, Contract, ContractVersion, Document
 
 
@@ -42,9 +41,20 @@ def terms_from_source(text: str, source: str = "stored") -> ContractTerms:
     return terms
 
 
-def load_files(engine: Engine, paths: list[Path], actor: str = "cli") -> list[LoadOutcome]:
-    """Validate and store contract files; raise ``ProblemsError`` with every problem found."""
-    parsed: list[tuple[str, str, ContractTerms]] = []
+@dataclass(frozen=True)
+class ContractFile:
+    """A contract file that validated: where it came from, its verbatim text and its terms."""
+
+    source: str
+    text: str
+    terms: ContractTerms
+
+
+def read_files(paths: list[Path]) -> list[ContractFile]:
+    """Read and validate contract files without storing anything; raise ``ProblemsError`` with
+    every problem of every file. Bases come before amendments, amendments in date order, so one
+    command can load a whole history."""
+    parsed: list[ContractFile] = []
     problems: list[Problem] = []
     for path in paths:
         source = str(path)
@@ -56,24 +66,26 @@ def load_files(engine: Engine, paths: list[Path], actor: str = "cli") -> list[Lo
         terms, found = load_terms_text(text, source)
         problems.extend(found)
         if terms is not None:
-            parsed.append((source, text, terms))
+            parsed.append(ContractFile(source, text, terms))
     if problems:
         raise ProblemsError(problems)
-    # Bases before amendments, amendments in date order, so one command can load a whole history.
-    parsed.sort(key=lambda item: (item[2].code, item[2].effective_from is not None, item[2].effective_start))
-    with transaction(engine) as session:
-        outcomes: list[LoadOutcome] = []
-        for source, text, terms in parsed:
-            outcome, found = _store(session, source, text, terms, actor)
-            problems.extend(found)
-            if outcome:
-                outcomes.append(outcome)
-        if problems:
-            raise ProblemsError(problems)  # rolls the whole command back
-        session.flush()
-        for code in sorted({outcome.code for outcome in outcomes}):
-            # The daily rollup counts against every version's thresholds and windows.
-            ensure_basis(session, get_contract(session, code).id)  # type: ignore[arg-type]
+    parsed.sort(key=lambda f: (f.terms.code, f.terms.effective_from is not None, f.terms.effective_start))
+    return parsed
+
+
+def store_contracts(session: Session, files: list[ContractFile], actor: str) -> list[LoadOutcome]:
+    """Store validated files as contracts and versions in the caller's transaction; raise
+    ``ProblemsError`` with every conflict with what is stored (the caller rolls back)."""
+    outcomes: list[LoadOutcome] = []
+    problems: list[Problem] = []
+    for f in files:
+        outcome, found = _store(session, f.source, f.text, f.terms, actor)
+        problems.extend(found)
+        if outcome:
+            outcomes.append(outcome)
+    if problems:
+        raise ProblemsError(problems)
+    session.flush()
     return outcomes
 
 

@@ -142,7 +142,7 @@ def credits_chart(result: SimulationResult) -> Chart:
 
 
 def simulation_html(result: SimulationResult, generated_at: str = "") -> str:
-    from billing.statements.rendering import environment
+    from billing.presentation.templating import environment
 
     data: dict[str, Any] = result.as_json()
     return (

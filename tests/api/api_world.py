@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from billing.access.tokens import create_token
-from billing.contracts.store import load_files
+from billing.measurement.contracts import load_contracts
 from billing.storage.db import transaction
 from billing.storage.models import Contract, ContractVersion, Document, DocumentLine, Payment, SeriesCounter
 
@@ -89,10 +89,10 @@ class World:
     revoked_token: str
 
 
-def load_contracts(engine: Engine, tmp_path: Path) -> None:
+def load_world_contracts(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "andes.yaml").write_text(ANDES)
     (tmp_path / "iberia.yaml").write_text(IBERIA)
-    load_files(engine, [tmp_path / "andes.yaml", tmp_path / "iberia.yaml"])
+    load_contracts(engine, [tmp_path / "andes.yaml", tmp_path / "iberia.yaml"])
 
 
 def add_document(
@@ -204,7 +204,7 @@ def add_payment(engine: Engine, document_id: int, amount: str, on: date, referen
 def build(engine: Engine, tmp_path: Path) -> World:
     """September and October for Andes (PEN), October for Iberia (EUR), a credit note, a
     payment of September, an October draft, and tokens."""
-    load_contracts(engine, tmp_path)
+    load_world_contracts(engine, tmp_path)
     september = add_document(
         engine,
         "ANDES-1",

@@ -9,9 +9,10 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.contracts.store import active_contracts, load_files, terms_in_force
+from billing.contracts.store import active_contracts, terms_in_force
 from billing.core.periods import Period
 from billing.core.problems import ProblemsError
+from billing.measurement.contracts import load_contracts
 from billing.storage.models import AuditEvent, Client, Contract, ContractVersion
 from tests.conftest import CONTRACTS, GOLDEN
 
@@ -25,7 +26,7 @@ def count(engine, model) -> int:
 
 
 def test_examples_load_and_versions_govern_their_periods(db):
-    outcomes = load_files(db, sorted(CONTRACTS.glob("*.yaml")))
+    outcomes = load_contracts(db, sorted(CONTRACTS.glob("*.yaml")))
     assert sorted((o.code, o.action) for o in outcomes) == [
         ("BANDINO-2026", "amended"),
         ("BANDINO-2026", "created"),
@@ -44,8 +45,8 @@ def test_examples_load_and_versions_govern_their_periods(db):
 
 
 def test_loading_the_same_files_twice_is_a_no_op(db):
-    load_files(db, [BASE, AMENDMENT])
-    again = load_files(db, [AMENDMENT, BASE])
+    load_contracts(db, [BASE, AMENDMENT])
+    again = load_contracts(db, [AMENDMENT, BASE])
     assert [o.action for o in again] == ["unchanged", "unchanged"]
     assert count(db, ContractVersion) == 2 and count(db, Contract) == 1 and count(db, Client) == 1
 
@@ -54,39 +55,39 @@ def test_an_invalid_file_stores_nothing_not_even_the_valid_ones(db, tmp_path: Pa
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOLDEN.joinpath("contract.yaml").read_text().replace("currency: USD", "currency: ZZZ"))
     with pytest.raises(ProblemsError) as caught:
-        load_files(db, [BASE, bad])
+        load_contracts(db, [BASE, bad])
     assert [p.code for p in caught.value.problems] == ["unknown_currency"]
     assert count(db, Contract) == 0 and count(db, ContractVersion) == 0 and count(db, AuditEvent) == 0
 
 
 def test_a_code_loaded_again_with_other_terms_is_refused(db, tmp_path: Path):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     changed = tmp_path / "gold.yaml"
     changed.write_text(GOLDEN.joinpath("contract.yaml").read_text().replace('"100.00"', '"120.00"'))
     with pytest.raises(ProblemsError) as caught:
-        load_files(db, [changed])
+        load_contracts(db, [changed])
     assert [p.code for p in caught.value.problems] == ["contract_redefined"]
     assert count(db, ContractVersion) == 1
 
 
 def test_overlapping_amendment_and_amendment_without_base(db, tmp_path: Path):
     with pytest.raises(ProblemsError) as caught:
-        load_files(db, [AMENDMENT])
+        load_contracts(db, [AMENDMENT])
     assert [p.code for p in caught.value.problems] == ["amendment_without_base"]
-    load_files(db, [BASE, AMENDMENT])
+    load_contracts(db, [BASE, AMENDMENT])
     other = tmp_path / "other-amendment.yaml"
     other.write_text(AMENDMENT.read_text().replace('unit_price: "2.30"', 'unit_price: "2.20"'))
     with pytest.raises(ProblemsError) as caught:
-        load_files(db, [other])
+        load_contracts(db, [other])
     assert [p.code for p in caught.value.problems] == ["amendment_overlap"]
 
 
 def test_an_amendment_cannot_change_the_currency(db, tmp_path: Path):
-    load_files(db, [BASE])
+    load_contracts(db, [BASE])
     other = tmp_path / "usd.yaml"
     other.write_text(AMENDMENT.read_text().replace("currency: PEN", "currency: USD"))
     with pytest.raises(ProblemsError) as caught:
-        load_files(db, [other])
+        load_contracts(db, [other])
     assert [(p.code, p.field) for p in caught.value.problems] == [("amendment_changes_identity", "currency")]
 
 

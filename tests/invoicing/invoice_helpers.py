@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from billing.contracts.store import ContractInForce, active_contracts, load_files
+from billing.contracts.store import ContractInForce, active_contracts
 from billing.core.periods import Period
 from billing.invoicing.invoices import store_drafts
+from billing.measurement.contracts import load_contracts
 from billing.rating.lines import LineType, RatedInvoice, RatedLine, ServiceLevelResult
 from billing.storage.db import reading
 
@@ -51,7 +52,7 @@ def load_contract(
             code=code, client=code.lower(), series=series, credit_series=credit_series, debit_series=debit_series
         )
     )
-    load_files(engine, [path])
+    load_contracts(engine, [path])
 
 
 def rated(code: str, resolutions: int, period: Period = OCTOBER) -> RatedInvoice:

@@ -8,7 +8,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.contracts.store import load_files
+from billing.measurement.contracts import load_contracts
 from billing.storage.db import get_engine
 from tests.conftest import GOLDEN
 from tests.rating.test_rating_db import golden_rows, insert_interactions
@@ -28,7 +28,7 @@ def json_of(db_url: str, *args: str) -> Any:
 
 def test_the_golden_month_from_close_to_credit_note(db_url: str) -> None:
     engine = get_engine(db_url)
-    load_files(engine, [GOLDEN / "contract.yaml"])
+    load_contracts(engine, [GOLDEN / "contract.yaml"])
     insert_interactions(engine, golden_rows())
     expected = json.loads((GOLDEN / "expected-rate-2026-10.json").read_text())
 
@@ -66,7 +66,7 @@ def test_the_golden_month_from_close_to_credit_note(db_url: str) -> None:
 
 
 def test_refusals_are_clear_and_exit_non_zero(db_url: str) -> None:
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     draft_id = str(json_of(db_url, "close", "--period", "2026-10")["invoices"][0]["document_id"])
 
     not_issued = billing(db_url, "credit-notes", "create", draft_id, "--amount", "5", "--reason", "early")

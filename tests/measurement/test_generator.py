@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from billing.contracts.language import load_terms_text
-from billing.contracts.store import load_files
 from billing.core.periods import Period
+from billing.measurement.contracts import load_contracts
 from billing.measurement.ingest import import_interactions, import_workforce
 from fixtures.generator import (
     COLUMNS,
@@ -244,7 +244,7 @@ def test_every_generated_row_passes_the_importer(db: Engine, tmp_path: Path) -> 
     """Six bulk contracts cover every market and contract shape; CSV and JSON Lines both import
     without a single rejection, and the workforce feed too."""
     specs = bulk_specs(contracts=6, rows=4_000, month="2026-10", seed=5)
-    load_files(db, write_bulk_contracts(specs, tmp_path / "contracts"))
+    load_contracts(db, write_bulk_contracts(specs, tmp_path / "contracts"))
     write_csv(generate_many(specs[:3], seed=5), tmp_path / "first.csv")
     write_jsonl(generate_many(specs[3:], seed=5), tmp_path / "second.jsonl")
     write_csv((row for spec in specs for row in generate_workforce(spec, seed=5)), tmp_path / "hours.csv")

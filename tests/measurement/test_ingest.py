@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from billing.contracts.store import load_files
 from billing.core.problems import ProblemsError
 from billing.measurement import ingest
+from billing.measurement.contracts import load_contracts
 from billing.measurement.ingest import batches
 from billing.storage.models import ClientKpi, ImportBatch, Interaction, RejectedRow
 from tests.conftest import GOLDEN
@@ -36,7 +36,7 @@ def next_contacts(engine) -> dict[str, int | None]:
 
 
 def test_the_golden_file_imports_ten_rows_and_skips_its_duplicate(db):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     summary = ingest.import_interactions(db, GOLDEN / "interactions.csv")
     assert (summary.imported, summary.duplicates, summary.rejected) == (10, 1, 0)
     assert count(db, Interaction) == 10
@@ -47,7 +47,7 @@ def test_the_golden_file_imports_ten_rows_and_skips_its_duplicate(db):
 
 
 def test_reimporting_a_file_changes_nothing(db):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     ingest.import_interactions(db, GOLDEN / "interactions.csv")
     before, (differences, days) = next_contacts(db), rollup_state(db)
     again = ingest.import_interactions(db, GOLDEN / "interactions.csv")

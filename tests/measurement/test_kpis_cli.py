@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.contracts.store import load_files
+from billing.measurement.contracts import load_contracts
 from billing.storage.db import get_engine
 from tests.conftest import GOLDEN
 from tests.outcome_helpers import HEADER, csv_file
@@ -20,7 +20,7 @@ def billing(db_url: str, *args: str):
 
 
 def test_import_prints_its_summary_and_kpis_match_the_golden_file(db_url: str):
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     imported = billing(db_url, "outcomes", "import", str(GOLDEN / "interactions.csv"))
     assert imported.exit_code == 0, imported.output
     summary = json.loads(imported.stdout)
@@ -36,7 +36,7 @@ def test_import_prints_its_summary_and_kpis_match_the_golden_file(db_url: str):
 
 
 def test_kpis_options_filter_and_change_the_formula(db_url: str):
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     billing(db_url, "outcomes", "import", str(GOLDEN / "interactions.csv"))
 
     def kpis(*options: str) -> dict:
@@ -57,7 +57,7 @@ def test_kpis_options_filter_and_change_the_formula(db_url: str):
 
 
 def test_a_file_with_bad_rows_exits_non_zero_and_names_every_row(db_url: str, tmp_path):
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     path = csv_file(
         tmp_path,
         """
@@ -87,7 +87,7 @@ def test_a_file_missing_required_columns_is_refused(db_url: str, tmp_path):
 
 
 def test_workforce_and_client_kpi_imports(db_url: str, tmp_path):
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     hours = tmp_path / "hours.csv"
     hours.write_text("contract,date,agent_id,productive_hours\nGOLD-1,2026-10-02,a1,7.5\nGOLD-1,2026-10-03,a1,-1\n")
     result = billing(db_url, "workforce", "import", str(hours))
@@ -112,7 +112,7 @@ def test_rows_for_a_contract_loaded_later_are_retried_from_the_kept_copy(db_url:
     first = billing(db_url, "outcomes", "import", str(path))
     assert first.exit_code == 1 and "unknown contract 'GOLD-1'" in first.stderr
     batch = json.loads(first.stdout)["batch"]
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     retried = billing(db_url, "outcomes", "retry", "--batch", str(batch))
     assert retried.exit_code == 0, retried.output
     assert json.loads(retried.stdout)["imported"] == 1

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from billing.contracts.store import load_files
 from billing.contracts.terms import Filter, KpiMetric, ServiceLevelFormula
 from billing.core.periods import Period
 from billing.measurement import ingest
+from billing.measurement.contracts import load_contracts
 from billing.measurement.kpis import kpi_report, metric_value, totals
 from billing.measurement.queries import MeasureRequest, measure
 from billing.storage.db import reading
@@ -18,7 +18,7 @@ from tests.outcome_helpers import csv_file, load_contract, outcomes_of
 
 
 def golden(db):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     ingest.import_interactions(db, GOLDEN / "interactions.csv")
 
 

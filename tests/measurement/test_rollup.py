@@ -14,10 +14,11 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.contracts.store import load_files, terms_in_force
+from billing.contracts.store import terms_in_force
 from billing.core.periods import Period
 from billing.measurement import ingest
 from billing.measurement import rollup as outcome_days
+from billing.measurement.contracts import load_contracts
 from billing.measurement.ingest import batches, pipeline
 from billing.measurement.queries import MeasureRequest, measure
 from billing.rating.service import thresholds_of
@@ -104,7 +105,7 @@ def test_the_rollup_always_equals_a_recount_and_measures_like_the_rows(db, tmp_p
     monkeypatch.setenv(pipeline.READER_ENV, reader)
     rng = random.Random(seed)
     monkeypatch.setattr(batches, "CHUNK_ROWS", rng.choice([2, 3, 5, 8]))
-    load_files(
+    load_contracts(
         db,
         [
             contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (20, 30)),
@@ -126,7 +127,7 @@ def test_the_rollup_always_equals_a_recount_and_measures_like_the_rows(db, tmp_p
 def test_a_covered_measurement_reads_the_days_and_any_other_reads_the_rows(db, tmp_path, monkeypatch):
     import billing.measurement.queries as measurement
 
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
     ingest.import_interactions(
         db,
         csv_file(
@@ -164,12 +165,12 @@ def test_a_covered_measurement_reads_the_days_and_any_other_reads_the_rows(db, t
 
 
 def test_an_amendment_with_a_new_threshold_or_window_rebuilds_the_days(db, tmp_path):
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
     ingest.import_interactions(db, random_file(random.Random(7), tmp_path, 0, ["ACME-1"]))
     with reading(db) as session:
         before = outcome_days.stored_bases(session)
     assert [(b.thresholds, b.windows) for b in before.values()] == [((20, 30), (7,))]
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 3, True, (60,), "2026-11-01")])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 3, True, (60,), "2026-11-01")])
     with reading(db) as session:
         after = outcome_days.stored_bases(session)
     # The newest version's threshold and window come first; the older ones keep their slots.
@@ -180,13 +181,13 @@ def test_an_amendment_with_a_new_threshold_or_window_rebuilds_the_days(db, tmp_p
     from_days, from_rows = both_ways(db, requests)
     assert from_days == from_rows
     # Loading the same files again changes nothing (and rebuilds nothing).
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 3, True, (60,), "2026-11-01")])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 3, True, (60,), "2026-11-01")])
     with transaction(db) as session:
         assert outcome_days.ensure_all(session) == []
 
 
 def test_thresholds_beyond_the_slots_are_measured_from_the_rows(db, tmp_path):
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (10, 30, 45, 60, 90))])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (10, 30, 45, 60, 90))])
     ingest.import_interactions(db, random_file(random.Random(3), tmp_path, 0, ["ACME-1"]))
     with reading(db) as session:
         (basis,) = outcome_days.stored_bases(session).values()
@@ -200,7 +201,7 @@ def test_thresholds_beyond_the_slots_are_measured_from_the_rows(db, tmp_path):
 def test_init_builds_the_days_of_a_database_from_before_the_rollup(db, db_url, tmp_path):
     """A database migrated from before revision 0006: no basis, no days, no local day on the
     rows. Measurements answer from the rows meanwhile; ``billing init`` builds the rest."""
-    load_files(db, [contract_file(tmp_path, "BETA-1", "Asia/Kolkata", 2, False, (45,))])
+    load_contracts(db, [contract_file(tmp_path, "BETA-1", "Asia/Kolkata", 2, False, (45,))])
     ingest.import_interactions(db, random_file(random.Random(11), tmp_path, 0, ["BETA-1"]))
     requests = requests_for(db, ["BETA-1"])
     expected, _ = both_ways(db, requests)
@@ -222,7 +223,7 @@ def test_init_builds_the_days_of_a_database_from_before_the_rollup(db, db_url, t
 
 
 def test_check_reports_a_day_that_differs_and_repair_rebuilds_it(db, db_url, tmp_path):
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True)])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True)])
     ingest.import_interactions(db, random_file(random.Random(5), tmp_path, 0, ["ACME-1"]))
     runner = CliRunner()
     clean = runner.invoke(app, ["--db", db_url, "kpis", "check"])
@@ -243,7 +244,7 @@ def test_check_reports_a_day_that_differs_and_repair_rebuilds_it(db, db_url, tmp
 
 
 def test_kpis_recount_gives_the_same_report_as_the_days(db, db_url, tmp_path):
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
     ingest.import_interactions(db, random_file(random.Random(9), tmp_path, 0, ["ACME-1"]))
     runner = CliRunner()
     shown = [
@@ -266,7 +267,7 @@ def test_imports_and_an_amendment_at_the_same_time_leave_the_days_right(db, db_u
 
     monkeypatch.setenv(pipeline.READER_ENV, "thread")  # no fork from a threaded test process
     monkeypatch.setattr(batches, "CHUNK_ROWS", 3)
-    load_files(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
+    load_contracts(db, [contract_file(tmp_path, "ACME-1", "America/New_York", 7, True, (30,))])
     rng = random.Random(21)
     files = [random_file(rng, tmp_path, number, ["ACME-1"], most=300) for number in range(4)]
     amendment = contract_file(tmp_path, "ACME-1", "America/New_York", 2, True, (45,), "2026-11-01")
@@ -287,7 +288,7 @@ def test_imports_and_an_amendment_at_the_same_time_leave_the_days_right(db, db_u
     threads = [
         threading.Thread(target=run, args=(import_two(0),)),
         threading.Thread(target=run, args=(import_two(2),)),
-        threading.Thread(target=run, args=(lambda engine: load_files(engine, [amendment]),)),
+        threading.Thread(target=run, args=(lambda engine: load_contracts(engine, [amendment]),)),
     ]
     for thread in threads:
         thread.start()

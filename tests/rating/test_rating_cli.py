@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.contracts.store import load_files
+from billing.measurement.contracts import load_contracts
 from billing.storage.db import get_engine
 from tests.conftest import GOLDEN
 from tests.rating.test_rating_db import golden_rows, insert_interactions
@@ -17,7 +17,7 @@ runner = CliRunner()
 
 def test_rate_prints_the_preview_as_json_and_as_a_table(db_url: str):
     engine = get_engine(db_url)
-    load_files(engine, [GOLDEN / "contract.yaml"])
+    load_contracts(engine, [GOLDEN / "contract.yaml"])
     insert_interactions(engine, golden_rows())
     result = runner.invoke(app, ["--db", db_url, "rate", "GOLD-1", "--period", "2026-10", "--json"])
     assert result.exit_code == 0, result.output
@@ -30,7 +30,7 @@ def test_rate_prints_the_preview_as_json_and_as_a_table(db_url: str):
 
 
 def test_rate_errors_are_clear_and_exit_non_zero(db_url: str):
-    load_files(get_engine(db_url), [GOLDEN / "contract.yaml"])
+    load_contracts(get_engine(db_url), [GOLDEN / "contract.yaml"])
     unknown = runner.invoke(app, ["--db", db_url, "rate", "NOPE", "--period", "2026-10", "--json"])
     assert unknown.exit_code == 1 and "no contract" in unknown.stderr and "NOPE" in unknown.stderr
     outside = runner.invoke(app, ["--db", db_url, "rate", "GOLD-1", "--period", "2026-09"])

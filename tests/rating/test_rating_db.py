@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from billing.contracts.language import load_terms_text
-from billing.contracts.store import active_contracts, load_files
+from billing.contracts.store import active_contracts
 from billing.core.periods import Period
+from billing.measurement.contracts import load_contracts
 from billing.measurement.rollup import rebuild
 from billing.rating.engine import PeriodOutsideContract, rate_under
 from billing.rating.lines import LineType
@@ -78,7 +79,7 @@ def golden_rows() -> list[dict[str, str]]:
 
 
 def test_golden_case_rates_from_the_database(db: Engine):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     insert_interactions(db, golden_rows())
     with reading(db) as session:
         invoice = rate_contract(session, "GOLD-1", OCT).as_json()
@@ -94,7 +95,7 @@ def test_golden_case_rates_from_the_database(db: Engine):
 
 
 def test_unknown_contract_and_uncovered_period_are_clear_errors(db: Engine):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     with reading(db) as session:
         with pytest.raises(LookupError, match="no contract 'NOPE'"):
             rate_contract(session, "NOPE", OCT)
@@ -119,7 +120,7 @@ def northwind_month(month: int, wait: int, count: int = 10) -> list[dict[str, st
 
 def test_earnback_is_judged_from_the_measured_earlier_months(db: Engine):
     # Northwind: 12% of the charges at risk, answer time (ASA <= 30 s) carries 50%, earnback after 2 months.
-    load_files(db, [CONTRACTS / "northwind-health.yaml"])
+    load_contracts(db, [CONTRACTS / "northwind-health.yaml"])
     insert_interactions(db, northwind_month(8, wait=45) + northwind_month(9, wait=20) + northwind_month(10, wait=25))
     with reading(db) as session:
         august = rate_contract(session, "NWH-2026", Period(2026, 8))
@@ -139,7 +140,7 @@ def test_earnback_is_judged_from_the_measured_earlier_months(db: Engine):
 
 
 def test_amendment_terms_govern_their_periods(db: Engine):
-    load_files(db, [CONTRACTS / "banco-andino.yaml", CONTRACTS / "banco-andino-2026-11.yaml"])
+    load_contracts(db, [CONTRACTS / "banco-andino.yaml", CONTRACTS / "banco-andino-2026-11.yaml"])
     rows = [
         {
             "interaction_id": f"{month}-{n}",
@@ -167,7 +168,7 @@ def test_amendment_terms_govern_their_periods(db: Engine):
 
 
 def test_measured_outcomes_rate_under_alternative_terms_without_measuring_again(db: Engine):
-    load_files(db, [GOLDEN / "contract.yaml"])
+    load_contracts(db, [GOLDEN / "contract.yaml"])
     insert_interactions(db, golden_rows())
     per_contact = (
         (GOLDEN / "contract.yaml").read_text().replace("metric: resolutions", "metric: contacts")

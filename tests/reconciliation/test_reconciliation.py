@@ -15,10 +15,10 @@ from textwrap import dedent
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from billing.contracts.store import load_files
 from billing.core.periods import Period
 from billing.invoicing.documents import lines_of
 from billing.invoicing.invoices import close_period, drafts_of_period, issue
+from billing.measurement.contracts import load_contracts
 from billing.measurement.ingest.batches import run_import
 from billing.measurement.ingest.client_kpis import ClientKpiKind
 from billing.measurement.ingest.interactions import COLUMNS, InteractionKind
@@ -67,7 +67,7 @@ FTE_CONTRACT = """
 def load(engine: Engine, tmp_path: Path, text: str, name: str = "contract.yaml") -> None:
     path = tmp_path / name
     path.write_text(dedent(text))
-    load_files(engine, [path])
+    load_contracts(engine, [path])
 
 
 def contact(

@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.contracts.store import load_files
 from billing.core.periods import Period
+from billing.measurement.contracts import load_contracts
 from billing.rating.service import rate_contract
 from billing.simulation.break_even import with_price
 from billing.simulation.replay import replay
@@ -155,7 +155,7 @@ def load_story(db: Engine, tmp_path: Path) -> None:
         .replace('unit_price: "2.00"', 'unit_price: "1.50"')
         .replace("start: 2026-01-01", "start: 2026-01-01\neffective_from: 2026-11-01")
     )
-    load_files(db, [base, amendment])
+    load_contracts(db, [base, amendment])
     rows = [contact(f"s{n}", f"s{n}", f"09-{10 + n}", wait=60 if n < 3 else 5) for n in range(1, 6)]  # missed
     rows += [contact(f"o{n}", f"o{n}", f"10-{10 + n}") for n in range(1, 8)]  # met: September's credit back
     rows += [contact(f"n{n}", f"n{n}", f"11-{10 + n}") for n in range(1, 4)]

@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 
 from billing.core.periods import Period
 from billing.presentation.formatting import Formatter
-from billing.statements.rendering import document_html, pdf, statement_html
+from billing.presentation.templating import pdf
+from billing.statements.rendering import document_html, statement_html
 from billing.statements.serialize import statement_json
 from billing.statements.store import client_view, document_views, load_statement
 from billing.statements.views import ClientView, DocumentView, PaymentView, assemble

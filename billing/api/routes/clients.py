@@ -13,7 +13,8 @@ from billing.api.deps import Caller, SessionDep
 from billing.api.schemas import PERIOD_PATTERN, ClientPublic, ClientsPublic, StatementPublic
 from billing.api.scope import OwnedClient
 from billing.core.periods import Period
-from billing.statements.rendering import pdf, statement_html
+from billing.presentation.templating import pdf
+from billing.statements.rendering import statement_html
 from billing.statements.serialize import statement_json
 from billing.statements.store import load_statement
 from billing.statements.views import Statement

@@ -12,7 +12,8 @@ from sqlmodel import col
 from billing.api.deps import Caller, SessionDep
 from billing.api.schemas import PERIOD_PATTERN, DocumentDetail, DocumentsPublic, DocumentSummary
 from billing.api.scope import OwnedDocument, find_client, find_contract, scoped_documents
-from billing.statements.rendering import document_html, pdf
+from billing.presentation.templating import pdf
+from billing.statements.rendering import document_html
 from billing.statements.serialize import document_json, money_text
 from billing.statements.store import client_view, document_views
 from billing.storage.models import Client, Document

@@ -17,7 +17,8 @@ from billing.api.deps import COOKIE, PortalClient, SessionDep
 from billing.api.routes.clients import FromQuery, ToQuery, statement_range
 from billing.api.routes.documents import document_pdf_response
 from billing.api.scope import PortalDocument, find_client
-from billing.statements.rendering import document_html, pdf, statement_html
+from billing.presentation.templating import pdf
+from billing.statements.rendering import document_html, statement_html
 from billing.statements.store import client_view, document_views, load_statement
 
 router = APIRouter(prefix="/portal", tags=["portal"])

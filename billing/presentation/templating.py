@@ -1,0 +1,36 @@
+"""The Jinja2 environment (templates in ``billing/presentation/templates``) and PDF rendering
+(WeasyPrint), shared by statements, documents and reports."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("billing.presentation", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["plain"] = _plain
+    return env
+
+
+def _plain(value: Any) -> str:
+    """A detail value as text: lists and mappings flattened, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(_plain(v) for v in value)
+    return str(value)
+
+
+def pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    data: bytes = HTML(string=html).write_pdf()
+    return data
