@@ -21,7 +21,7 @@ app = typer.Typer(
 @app.callback()
 def _options(
     db: str | None = typer.Option(
-        None, "--db", help="Database URL (default: BILLING_DATABASE_URL, else sqlite:///billing.storage.db)"
+        None, "--db", help="Database URL (default: BILLING_DATABASE_URL, else sqlite:///billing.db)"
     ),
     actor: str = typer.Option("cli", "--actor", help="Who is acting, for the audit trail."),
 ) -> None:

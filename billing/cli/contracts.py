@@ -6,17 +6,10 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from rich.table import Table
-from sqlmodel import col, select
 
 from billing.cli.common import console, fail, fail_problems, print_json, state
-from billing.contracts import store as service
-from billing.contracts.terms_json import terms_to_json
 from billing.core.periods import Period
 from billing.core.problems import ProblemsError
-from billing.measurement.contracts import load_contracts
-from billing.storage.db import reading
-from billing.storage.models import Client, Contract, ContractVersion
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +19,8 @@ def register(app: typer.Typer) -> None:
     @group.command("load")
     def load(files: list[Path] = typer.Argument(..., help="Contract YAML files (bases and amendments)")) -> None:
         """Validate and store contract files. Nothing is stored unless every file is valid."""
+        from billing.measurement.contracts import load_contracts
+
         try:
             outcomes = load_contracts(state.engine(), files, actor=state.actor)
         except ProblemsError as exc:
@@ -39,6 +34,12 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         """Every contract with its client and versions."""
+        from rich.table import Table
+        from sqlmodel import col, select
+
+        from billing.storage.db import reading
+        from billing.storage.models import Client, Contract, ContractVersion
+
         with reading(state.engine()) as session:
             rows = session.exec(select(Contract, Client).join(Client).order_by(col(Contract.code))).all()
             versions = session.exec(select(ContractVersion).order_by(col(ContractVersion.effective_from))).all()
@@ -65,6 +66,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """The terms in force for a contract on a date."""
+        from billing.contracts import store as service
+        from billing.contracts.terms_json import terms_to_json
+        from billing.storage.db import reading
+        from billing.storage.models import ContractVersion
+
         try:
             period = (
                 Period.parse(at)

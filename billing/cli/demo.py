@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from sqlalchemy import Engine
-from sqlmodel import col, func, select
 
 from billing.cli.common import console, state
 from billing.core.periods import Period
-from billing.storage.db import database_url, get_engine, migrate, reading
-from billing.storage.models import Document
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from billing.storage.models import Document
+
 
 if TYPE_CHECKING:
     from fixtures.profiles import GenerationSpec
@@ -51,6 +52,7 @@ def register(app: typer.Typer) -> None:
 
 
 def run_demo(out: Path, contracts_dir: Path, seed: int) -> None:
+    from billing.storage.db import database_url, get_engine, migrate
     from fixtures.scenarios import DEMO_MONTHS, demo_specs
 
     out.mkdir(parents=True, exist_ok=True)
@@ -122,9 +124,12 @@ def _import_outcomes(engine: Engine, specs: list[GenerationSpec], seed: int, out
 
 
 def _show_kpis(engine: Engine, codes: list[str], period: Period) -> None:
+    from rich.table import Table
+
     from billing.contracts.store import terms_in_force
     from billing.measurement.kpis import kpi_report
     from billing.rating.service import outcomes_for
+    from billing.storage.db import reading
 
     names = (
         "offered",
@@ -153,7 +158,12 @@ def _show_kpis(engine: Engine, codes: list[str], period: Period) -> None:
 
 
 def _close_and_issue(engine: Engine, period: Period) -> list[str]:
+    from rich.table import Table
+    from sqlmodel import col, func, select
+
     from billing.invoicing.invoices import close_period, drafts_of_period, issue
+    from billing.storage.db import reading
+    from billing.storage.models import Document
 
     issue_day = period.next().first_day + timedelta(days=2)
     now = datetime.combine(issue_day, datetime.min.time(), tzinfo=UTC)
@@ -203,6 +213,9 @@ def _money_formatter(code: str) -> Callable[[Decimal], str]:
 
 
 def _invoice_of(engine: Engine, code: str, period: Period) -> Document:
+    from sqlmodel import col, select
+
+    from billing.storage.db import reading
     from billing.storage.models import Contract, Document
 
     with reading(engine) as session:
@@ -241,7 +254,10 @@ def _goodwill_credit(engine: Engine, period: Period) -> None:
 def _late_data(engine: Engine, period: Period, out: Path) -> None:
     """Interactions of ``period`` that a vendor delivered after the invoice was issued, and
     customers coming back early next month after a contact that was billed as resolved."""
+    from sqlmodel import col, select
+
     from billing.measurement.ingest import import_interactions
+    from billing.storage.db import reading
     from billing.storage.models import Contract, Interaction
     from fixtures.generator import COLUMNS
 
@@ -341,6 +357,8 @@ def _reconcile(engine: Engine, period: Period) -> None:
 
 
 def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Path) -> None:
+    from rich.table import Table
+
     from billing.simulation.report import simulation_html
     from billing.simulation.service import read_alternatives, simulate_contract
 
@@ -366,11 +384,14 @@ def _simulate(engine: Engine, alternatives: Path, months: list[Period], out: Pat
 
 
 def _statements(engine: Engine, months: list[Period], out: Path) -> None:
+    from sqlmodel import col, select
+
     from billing.cli.common import print_json  # noqa: F401  (same JSON encoder as the CLI)
     from billing.presentation.templating import pdf
     from billing.statements.rendering import statement_html
     from billing.statements.serialize import statement_json
     from billing.statements.store import load_statement
+    from billing.storage.db import reading
     from billing.storage.models import Client
 
     with reading(engine) as session:

@@ -5,30 +5,22 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from billing.cli.common import console, err_console, fail, parse_period, print_json, state
 from billing.core.money import to_decimal
-from billing.invoicing.documents import (
-    DocumentConflict,
-    DocumentFilter,
-    DocumentNotFound,
-    document_json,
-    find_document,
-    lines_of,
-    list_documents,
-    money_text,
-)
-from billing.invoicing.invoices import CloseResult, close_period, drafts_of_period, issue_many, void
-from billing.invoicing.notes import ADJUSTMENT, NoteLine, create_note
-from billing.storage.db import reading
-from billing.storage.models import Contract, Document, utcnow
+from billing.core.problems import Conflict
 
-EXPECTED = (DocumentNotFound, DocumentConflict, LookupError, ValueError)
+if TYPE_CHECKING:
+    from billing.invoicing.invoices import CloseResult
+    from billing.invoicing.notes import NoteLine
+    from billing.storage.models import Document
+
+
+#: Refusals a user can cause (a document not found is a LookupError): one line, exit code 1.
+EXPECTED = (Conflict, LookupError, ValueError)
 
 
 def register(app: typer.Typer) -> None:
@@ -60,6 +52,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Documents, newest period first."""
+        from rich.table import Table
+
+        from billing.invoicing.documents import DocumentFilter, document_json, list_documents
+        from billing.storage.db import reading
+
         if period:
             parse_period(period)
         if status and status not in ("draft", "issued", "paid", "void"):
@@ -94,10 +91,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """One document with its lines (and what explains them), service levels and notes."""
+        from billing.invoicing.documents import DocumentFilter, document_json, find_document, lines_of, list_documents
+        from billing.storage.db import reading
+        from billing.storage.models import Contract
+
         with reading(state.engine()) as session:
             try:
                 document = find_document(session, reference)
-            except DocumentNotFound as exc:
+            except LookupError as exc:
                 fail(str(exc))
             contract = session.get(Contract, document.contract_id)
             code = contract.code if contract else str(document.contract_id)
@@ -122,6 +123,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Number drafts in their series and freeze them. A refusal (not a draft, too much
         credit) does not stop the others, but makes the exit status non-zero."""
+        from billing.invoicing.invoices import drafts_of_period
+
         if all_drafts != bool(period) or (all_drafts and references):
             fail("give draft ids, or --period YYYY-MM --all", 2)
         if not all_drafts and not references:
@@ -136,6 +139,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Void an issued document (it keeps its number) or discard a draft."""
+        from billing.invoicing.invoices import void
+
         try:
             document = void(state.engine(), _id(reference), reason, state.actor)
         except EXPECTED as exc:
@@ -159,6 +164,8 @@ def _notes_app(kind: str, name: str) -> typer.Typer:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Write a draft note (numbered only when issued). Tax follows at the invoice's rate."""
+        from billing.invoicing.notes import ADJUSTMENT, NoteLine, create_note
+
         if bool(amount) == bool(lines):
             fail("give --amount X or one or more --line charge:amount", 2)
         try:
@@ -188,6 +195,11 @@ def _notes_app(kind: str, name: str) -> typer.Typer:
 
 
 def _close_with_progress(month: Any, show: bool) -> CloseResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from billing.invoicing.invoices import close_period
+    from billing.storage.models import utcnow
+
     engine, now = state.engine(), utcnow()
     if not show:
         return close_period(engine, month, state.actor, now)
@@ -202,6 +214,8 @@ def _close_with_progress(month: Any, show: bool) -> CloseResult:
 
 
 def _print_close(result: CloseResult) -> None:
+    from rich.table import Table
+
     table = Table("contract", "action", "invoice", "total", "note")
     for outcome in result.outcomes:
         shown = outcome.as_json()
@@ -219,6 +233,8 @@ def _print_close(result: CloseResult) -> None:
 
 
 def _issue_day(on: str | None) -> date:
+    from billing.storage.models import utcnow
+
     if not on:
         return utcnow()  # an instant: each contract turns it into its own local date
     try:
@@ -228,6 +244,9 @@ def _issue_day(on: str | None) -> date:
 
 
 def _issue_many(ids: list[int], day: date, as_json: bool) -> None:
+    from billing.invoicing.documents import money_text
+    from billing.invoicing.invoices import issue_many
+
     batch = issue_many(state.engine(), ids, state.actor, day)
     issued = batch.issued
     refused = [{"id": document_id, "error": error} for document_id, error in batch.refused]
@@ -251,6 +270,8 @@ def _issue_many(ids: list[int], day: date, as_json: bool) -> None:
 
 
 def _brief(document: Document) -> dict[str, Any]:
+    from billing.invoicing.documents import money_text
+
     return {
         "id": document.id,
         "kind": document.kind,
@@ -264,6 +285,8 @@ def _brief(document: Document) -> dict[str, Any]:
 
 
 def _print_result(document: Document, as_json: bool, message: str) -> None:
+    from billing.invoicing.documents import money_text
+
     if as_json:
         print_json(_brief(document))
         return
@@ -275,6 +298,8 @@ def _name(document: Document) -> str:
 
 
 def _print_document(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
     title = data["number"] or f"draft {data['id']}"
     console.print(
         f"[bold]{data['kind'].replace('_', ' ')} {title}[/bold] ({data['status']}) "
@@ -333,6 +358,8 @@ def _print_document(data: dict[str, Any]) -> None:
 
 
 def _note_line(text: str) -> NoteLine:
+    from billing.invoicing.notes import NoteLine
+
     charge, sep, amount = text.rpartition(":")
     if not sep or not charge:
         raise ValueError(f"--line is written charge:amount, got {text!r}")
@@ -345,12 +372,15 @@ def _ids(references: list[str]) -> list[int]:
 
 def _id(reference: str) -> int:
     """A document id, from an id or a number such as ``F001-00000001``."""
+    from billing.invoicing.documents import find_document
+    from billing.storage.db import reading
+
     if reference.strip().isdigit():
         return int(reference)
     with reading(state.engine()) as session:
         try:
             document = find_document(session, reference)
-        except DocumentNotFound as exc:
+        except LookupError as exc:
             fail(str(exc))
     assert document.id is not None
     return document.id

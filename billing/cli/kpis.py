@@ -6,25 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from billing.cli.common import DefaultCommandGroup, console, fail, parse_period, print_json, state
-from billing.cli.outcomes import run_and_report
-from billing.contracts.store import terms_in_force
-from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, Filter, HandledBy, ServiceLevelFormula
 from billing.core.periods import day_of_number
-from billing.measurement import ingest
-from billing.measurement import rollup as outcome_days
-from billing.measurement.ingest.bulk import contract_ids
-from billing.measurement.kpis import kpi_report
-from billing.measurement.queries import MeasureRequest, measure
-from billing.storage.db import reading, transaction
 
 #: Differences ``billing kpis check`` prints (all are counted).
 SHOWN = 50
 
 
 def register(app: typer.Typer) -> None:
+    from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, ServiceLevelFormula
+
     group = typer.Typer(
         cls=DefaultCommandGroup,
         help="KPIs of a contract and period (SPEC section 5); the client's own figures.",
@@ -54,6 +46,14 @@ def register(app: typer.Typer) -> None:
         """Every KPI of a contract for one period, measured in the database (from the daily
         rollup the importer keeps, or from the interactions when the rollup does not hold the
         threshold asked for, or with --recount)."""
+        from rich.table import Table
+
+        from billing.contracts.store import terms_in_force
+        from billing.contracts.terms import Filter, HandledBy, ServiceLevelFormula
+        from billing.measurement.kpis import kpi_report
+        from billing.measurement.queries import MeasureRequest, measure
+        from billing.storage.db import reading
+
         month = parse_period(period)
         try:
             chosen = ServiceLevelFormula(formula)
@@ -113,6 +113,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recount the daily rollup of outcomes from the interactions and report every day that
         differs (exit status 1 when any does, unless --repair rebuilt them)."""
+        from billing.measurement import rollup as outcome_days
+        from billing.measurement.ingest.bulk import contract_ids
+        from billing.storage.db import transaction
+
         engine = state.engine()
         with transaction(engine) as session:
             ids = contract_ids(session)
@@ -143,4 +147,7 @@ def register(app: typer.Typer) -> None:
     @group.command("import-client")
     def import_client(file: Path = typer.Argument(..., help="CSV: contract,period,metric,value")) -> None:
         """Store the client's own KPI figures (the latest figure per contract, period and metric wins)."""
+        from billing.cli.outcomes import run_and_report
+        from billing.measurement import ingest
+
         run_and_report(lambda: ingest.import_client_kpis(state.engine(), file))

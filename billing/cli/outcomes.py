@@ -8,17 +8,16 @@ as a whole (unreadable, required columns missing) exits 2 and stores nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from billing.cli.common import console, err_console, fail, fail_problems, print_json, state
 from billing.core.problems import ProblemsError
-from billing.measurement import ingest
-from billing.measurement.ingest import ImportSummary
-from billing.storage.db import reading
+
+if TYPE_CHECKING:
+    from billing.measurement.ingest import ImportSummary
+
 
 REJECTED_EXIT = 1
 REFUSED_EXIT = 2
@@ -33,6 +32,8 @@ def register(app: typer.Typer) -> None:
     @outcomes.command("import")
     def import_(file: Path = typer.Argument(..., help="Interactions: CSV with a header, or JSON Lines")) -> None:
         """Import interactions; only new (contract, interaction_id) pairs are stored."""
+        from billing.measurement import ingest
+
         run_and_report(lambda: ingest.import_interactions(state.engine(), file))
 
     @outcomes.command("rejected")
@@ -46,6 +47,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Rows kept aside by imports, with every problem; open ones unless --all."""
+        from rich.table import Table
+
+        from billing.measurement import ingest
+        from billing.storage.db import reading
+
         if kind not in ingest.KINDS:
             fail(f"unknown kind {kind!r}: {', '.join(ingest.KINDS)}", 2)
         if export is not None:
@@ -82,6 +88,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Re-import kept rows unchanged (after loading a missing contract, say). To correct
         values, use `rejected --export FILE`, edit it, and import it."""
+        from billing.measurement import ingest
+
         if kind not in ingest.KINDS:
             fail(f"unknown kind {kind!r}: {', '.join(ingest.KINDS)}", 2)
         run_and_report(lambda: ingest.retry_batch(state.engine(), kind, batch))
@@ -89,11 +97,18 @@ def register(app: typer.Typer) -> None:
     @workforce.command("import")
     def workforce_import(file: Path = typer.Argument(..., help="CSV: contract,date,agent_id,productive_hours")) -> None:
         """Import productive hours; only new (contract, date, agent_id) rows are stored."""
+        from billing.measurement import ingest
+
         run_and_report(lambda: ingest.import_workforce(state.engine(), file))
 
 
 def run_and_report(run: object) -> None:
     """Run an import, print its summary and every rejected row, set the exit status."""
+    from sqlalchemy.exc import OperationalError
+
+    from billing.measurement import ingest
+    from billing.storage.db import reading
+
     try:
         summary: ImportSummary = run()  # type: ignore[operator]
     except ProblemsError as exc:

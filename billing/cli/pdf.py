@@ -5,14 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from sqlmodel import select
 
 from billing.cli.common import console, fail, state
-from billing.presentation.templating import pdf
-from billing.statements.rendering import document_html
-from billing.statements.store import client_view, document_views
-from billing.storage.db import reading
-from billing.storage.models import Client, Document
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +19,14 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="The PDF file to write"),
     ) -> None:
         """Write an invoice or note as PDF in its client's language, with its legal fields."""
+        from sqlmodel import select
+
+        from billing.presentation.templating import pdf
+        from billing.statements.rendering import document_html
+        from billing.statements.store import client_view, document_views
+        from billing.storage.db import reading
+        from billing.storage.models import Client, Document
+
         with reading(state.engine()) as session:
             text = reference.strip()
             document = session.get(Document, int(text)) if text.isdigit() else None

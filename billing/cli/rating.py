@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
-from billing.rating.lines import RatedInvoice
-from billing.storage.db import reading
+
+if TYPE_CHECKING:
+    from billing.rating.lines import RatedInvoice
 
 
 def register(app: typer.Typer) -> None:
@@ -20,6 +22,7 @@ def register(app: typer.Typer) -> None:
         """Rate a contract for a period from the measured data: lines, credits, totals."""
         from billing.rating.engine import PeriodOutsideContract
         from billing.rating.service import rate_contract
+        from billing.storage.db import reading
 
         month = parse_period(period)
         with reading(state.engine()) as session:
@@ -37,6 +40,8 @@ def register(app: typer.Typer) -> None:
 
 def show(invoice: RatedInvoice) -> None:
     """The rated invoice as readable tables."""
+    from rich.table import Table
+
     console.print(f"[bold]{invoice.contract}[/bold] {invoice.period} ({invoice.currency}) - preview, not stored")
     lines = Table("charge", "type", "description", "quantity", "unit price", "amount")
     for column in lines.columns[3:]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
-from billing.invoicing.documents import DocumentConflict
-from billing.reconciliation.service import NothingToReconcile, Outcome, reconcile_contract, reconcile_period
+
+if TYPE_CHECKING:
+    from billing.reconciliation.service import Outcome
+
 
 CSV_COLUMNS = (
     "contract",
@@ -42,6 +43,9 @@ def register(app: typer.Typer) -> None:
         as_csv: bool = typer.Option(False, "--csv", help="One row per discrepancy, for finance tools"),
     ) -> None:
         """Re-measure an issued period with today's data and explain every difference."""
+        from billing.invoicing.documents import DocumentConflict
+        from billing.reconciliation.service import NothingToReconcile, reconcile_contract, reconcile_period
+
         if bool(contract) == all_contracts:
             fail("give a contract code or --all", 2)
         month = parse_period(period)
@@ -84,6 +88,8 @@ def write_csv(outcomes: list[Outcome]) -> None:
 
 
 def show(outcome: Outcome) -> None:
+    from rich.table import Table
+
     data: dict[str, Any] = outcome.as_json()
     invoice = data["invoice"]
     console.print(

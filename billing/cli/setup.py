@@ -5,14 +5,15 @@ from __future__ import annotations
 import typer
 
 from billing.cli.common import console, state
-from billing.measurement.rollup import ensure_all
-from billing.storage.db import database_url, migrate, transaction
 
 
 def register(app: typer.Typer) -> None:
     @app.command("init")
     def init() -> None:
         """Create or migrate the database to the latest schema (Alembic)."""
+        from billing.measurement.rollup import ensure_all
+        from billing.storage.db import database_url, migrate, transaction
+
         url = database_url(state.db_url)
         migrate(url)
         with transaction(state.engine()) as session:

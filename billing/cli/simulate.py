@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from billing.cli.common import console, fail, fail_problems, parse_period, print_json, state
 from billing.core.problems import ProblemsError
-from billing.rating.engine import PeriodOutsideContract
-from billing.simulation.report import simulation_html
-from billing.simulation.results import SimulationResult
-from billing.simulation.service import read_alternatives, simulate_contract
+
+if TYPE_CHECKING:
+    from billing.simulation.results import SimulationResult
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +30,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Replay the measured months under the current terms and each alternative."""
+        from billing.rating.engine import PeriodOutsideContract
+        from billing.simulation.report import simulation_html
+        from billing.simulation.service import read_alternatives, simulate_contract
+
         start, end = parse_period(first), parse_period(last)
         percent = None
         if sensitivity is not None or sweep:
@@ -58,6 +61,8 @@ def register(app: typer.Typer) -> None:
 
 
 def show(result: SimulationResult) -> None:
+    from rich.table import Table
+
     data = result.as_json()
     table = Table("period", *(s["name"] for s in data["scenarios"]), title=f"{data['contract']} ({data['currency']})")
     for row, period in enumerate(data["periods"]):

@@ -5,15 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from billing.cli.common import console, fail, parse_period, print_json, state
-from billing.presentation.formatting import Formatter
-from billing.presentation.templating import pdf
-from billing.statements.rendering import statement_html
-from billing.statements.serialize import statement_json
-from billing.statements.store import load_statement
-from billing.storage.db import reading
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +21,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A client's statement: invoices, notes, payments and the running balance, with the KPIs
         and service levels behind each invoice, in the client's language."""
+        from rich.table import Table
+
+        from billing.presentation.formatting import Formatter
+        from billing.presentation.templating import pdf
+        from billing.statements.rendering import statement_html
+        from billing.statements.serialize import statement_json
+        from billing.statements.store import load_statement
+        from billing.storage.db import reading
+
         start, end = parse_period(first), parse_period(last)
         if start > end:
             fail("--from must not be after --to", 2)

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from billing.cli.common import console, fail, print_json, state
-from billing.collection import outbox as collection
-from billing.collection.gateway import Gateway, GatewayError, StripeSettings
-from billing.storage.db import reading, transaction
-from billing.storage.models import utcnow
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +16,9 @@ def register(app: typer.Typer) -> None:
         issued: bool = typer.Option(False, "--issued", help="Queue every issued document not yet queued."),
     ) -> None:
         """Queue issued documents for Stripe (safe to repeat: nothing is queued twice)."""
+        from billing.collection import outbox as collection
+        from billing.storage.db import transaction
+
         if not issued:
             fail("say what to queue: --issued", 2)
         with transaction(state.engine()) as session:
@@ -33,6 +31,10 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Send pending rows to Stripe. Failures stay pending for the next run (exit 1)."""
+        from billing.collection import outbox as collection
+        from billing.collection.gateway import Gateway, GatewayError, StripeSettings
+        from billing.storage.models import utcnow
+
         try:
             gateway = Gateway(StripeSettings.from_env())
         except GatewayError as exc:
@@ -57,6 +59,11 @@ def register(app: typer.Typer) -> None:
     @group.command("status")
     def status(as_json: bool = typer.Option(False, "--json")) -> None:
         """Counts by status, and every row not yet sent with its last error."""
+        from rich.table import Table
+
+        from billing.collection import outbox as collection
+        from billing.storage.db import reading
+
         with reading(state.engine()) as session:
             data = collection.status(session)
         if as_json:

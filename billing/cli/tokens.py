@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from billing.access import tokens as service
 from billing.cli.common import console, fail, print_json, state
-from billing.storage.db import reading, transaction
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +18,9 @@ def register(app: typer.Typer) -> None:
         client: str | None = typer.Option(None, "--client", help="A token that sees only this client"),
     ) -> None:
         """Create a token and print its secret once (only its hash is stored)."""
+        from billing.access import tokens as service
+        from billing.storage.db import transaction
+
         if finance == (client is not None):
             fail("give exactly one of --finance or --client CLIENT_ID", 2)
         try:
@@ -34,6 +34,11 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         """Every token (never its secret), revoked ones included."""
+        from rich.table import Table
+
+        from billing.access import tokens as service
+        from billing.storage.db import reading
+
         with reading(state.engine()) as session:
             rows = service.list_tokens(session)
         data = [
@@ -65,6 +70,9 @@ def register(app: typer.Typer) -> None:
     @group.command("revoke")
     def revoke(token_id: int = typer.Argument(..., help="The token's id (see `billing tokens list`)")) -> None:
         """Revoke a token: it stops authenticating at once."""
+        from billing.access import tokens as service
+        from billing.storage.db import transaction
+
         try:
             with transaction(state.engine()) as session:
                 service.revoke_token(session, token_id, actor=state.actor)

@@ -44,3 +44,8 @@ class ProblemsError(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class Conflict(Exception):
+    """The state of what is stored does not allow the action (issuing an issued invoice,
+    crediting more than was billed). Expected, under concurrency too; never a bug."""

@@ -17,6 +17,7 @@ from billing.contracts.store import terms_from_source
 from billing.contracts.terms import ContractTerms
 from billing.core.currencies import currency
 from billing.core.money import quantum
+from billing.core.problems import Conflict
 from billing.storage.models import Contract, ContractVersion, Document, DocumentLine
 
 KINDS = ("invoice", "credit_note", "debit_note")
@@ -29,7 +30,7 @@ class DocumentNotFound(LookupError):
     pass
 
 
-class DocumentConflict(Exception):
+class DocumentConflict(Conflict):
     """The document is not in a state that allows the action (e.g. issuing an issued
     invoice, crediting more than was invoiced). Expected under concurrency; never a bug."""
 

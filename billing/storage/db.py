@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-DEFAULT_URL = "sqlite:///billing.storage.db"
+DEFAULT_URL = "sqlite:///billing.db"
 READ_ONLY = "billing_read_only"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
