@@ -1,16 +1,70 @@
 """The ``billing`` command. Each module in this package adds its commands through a
-``register(app)`` function, discovered at start-up, so capabilities stay in their own files."""
+``register(app)`` function, discovered at start-up, so capabilities stay in their own files.
+
+Start-up imports only Typer and each module's command signatures; a command imports what it
+uses when it runs. Whatever a command raises reaches the user as one line with a documented
+exit code (``billing.cli.common``), never as a traceback.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-from billing.cli.common import state
+from billing.cli.common import INTERNAL, REFUSED, USAGE, error, state
+
+
+class BillingGroup(TyperGroup):
+    """The top-level group: runs a command and turns what escapes it into one line and an exit
+    code. ``BILLING_DEBUG=1`` lets an internal error through with its traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # Typer's own signals and usage errors
+            raise
+        except KeyboardInterrupt:
+            error("interrupted; what was committed before stays committed")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            code, message = describe(exc)
+            if code == INTERNAL and os.environ.get("BILLING_DEBUG"):
+                raise
+            error(message)
+            raise typer.Exit(code) from None
+
+
+def describe(exc: Exception) -> tuple[int, str]:
+    """The exit code and one-line message for an exception no command handled itself."""
+    from billing.core.problems import Conflict, ProblemsError
+
+    if isinstance(exc, ProblemsError):
+        return REFUSED, "; ".join(str(p) for p in exc.problems[:5]) + (" ..." if len(exc.problems) > 5 else "")
+    if isinstance(exc, Conflict | LookupError):
+        return REFUSED, str(exc)
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return USAGE, f"cannot use{where}: {exc.strerror or exc}"
+    if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+        from billing.storage.db import database_url, redacted
+
+        orig = getattr(exc, "orig", None) or exc
+        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return USAGE, f"database error at {redacted(database_url(state.db_url))}: {reason}"
+    return INTERNAL, (
+        f"internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}); "
+        "nothing more was done. Run again with BILLING_DEBUG=1 for the details, and report it"
+    )
+
 
 app = typer.Typer(
+    cls=BillingGroup,
     help="Outcome-based billing for contact-center outsourcing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

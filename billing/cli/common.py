@@ -1,33 +1,65 @@
-"""What every command shares: the database, JSON output, and how problems are shown."""
+"""What every command shares: the database, JSON output, and how problems are shown.
+
+This module is imported by every command at start-up, so it imports nothing heavy: the
+database layer is loaded by the first command that asks for ``state.engine()``.
+
+Exit codes (documented in the README): 0 done; 1 refused or partly rejected (invalid input,
+rejected rows, a conflict with what is stored, not found); 2 usage or environment (bad
+arguments, a database that is missing, not initialised or unreachable, a file that cannot be
+written); 3 done in part (some contracts were skipped); 70 an internal error (a bug: one line,
+and ``BILLING_DEBUG=1`` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from rich.text import Text
 from typer.core import TyperGroup
 
 from billing.core.periods import Period
 from billing.core.problems import Problem
-from billing.storage.db import database_url, get_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
+
+#: Exit codes.
+REFUSED = 1
+USAGE = 2
+PARTIAL = 3
+INTERNAL = 70
 
 
 @dataclass
 class _State:
     db_url: str | None = None
     actor: str = "cli"
+    _checked: set[str] = field(default_factory=set)
 
     def engine(self) -> Engine:
-        return get_engine(database_url(self.db_url))
+        """The engine of ``--db`` (or the default), once checked to be ready for this version:
+        a missing, uninitialised, older or unreachable database stops the command with one line
+        naming what to do (exit code 2)."""
+        from billing.storage.db import DatabaseNotReady, check_ready, database_url, get_engine
+
+        url = database_url(self.db_url)
+        engine = get_engine(url)
+        if url not in self._checked:
+            try:
+                check_ready(engine)
+            except DatabaseNotReady as exc:
+                fail(str(exc), USAGE)
+            self._checked.add(url)
+        return engine
 
 
 state = _State()
@@ -45,14 +77,19 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+def fail(message: str, code: int = REFUSED) -> NoReturn:
+    """Print one line ``error: message`` on stderr (the message is text, never markup) and exit."""
+    error(message)
     raise typer.Exit(code)
+
+
+def error(message: str) -> None:
+    err_console.print(Text.assemble(("error: ", "red"), message), highlight=False)
 
 
 def fail_problems(problems: list[Problem], code: int = 1) -> NoReturn:
     for problem in problems:
-        err_console.print(f"[red]error:[/red] {problem}", highlight=False, soft_wrap=True)
+        error(str(problem))
     err_console.print(f"{len(problems)} problem(s); nothing was stored.", highlight=False)
     raise typer.Exit(code)
 

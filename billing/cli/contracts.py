@@ -35,20 +35,22 @@ def register(app: typer.Typer) -> None:
     def list_(as_json: bool = typer.Option(False, "--json")) -> None:
         """Every contract with its client and versions."""
         from rich.table import Table
-        from sqlmodel import col, select
 
-        from billing.storage.db import reading
-        from billing.storage.models import Client, Contract, ContractVersion
-
-        with reading(state.engine()) as session:
-            rows = session.exec(select(Contract, Client).join(Client).order_by(col(Contract.code))).all()
-            versions = session.exec(select(ContractVersion).order_by(col(ContractVersion.effective_from))).all()
+        # Plain SQL over one connection: listing needs no ORM, and the command starts at once.
+        with state.engine().connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT c.id, c.code, cl.id, cl.name FROM contract c JOIN client cl ON cl.id = c.client_id "
+                "ORDER BY c.code"
+            ).all()
+            versions = connection.exec_driver_sql(
+                "SELECT contract_id, effective_from FROM contract_version ORDER BY effective_from"
+            ).all()
         by_contract: dict[int, list[str]] = {}
-        for version in versions:
-            by_contract.setdefault(version.contract_id, []).append(version.effective_from.isoformat())
+        for contract_id, effective_from in versions:
+            by_contract.setdefault(contract_id, []).append(str(effective_from))
         data = [
-            {"contract": c.code, "client": cl.id, "client_name": cl.name, "versions": by_contract.get(c.id or 0, [])}
-            for c, cl in rows
+            {"contract": code, "client": client_id, "client_name": name, "versions": by_contract.get(cid, [])}
+            for cid, code, client_id, name in rows
         ]
         if as_json:
             print_json({"data": data, "count": len(data)})

@@ -11,15 +11,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///billing.db"
 READ_ONLY = "billing_read_only"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+#: The newest migration. A database at another revision is migrated by ``billing init``
+#: before any other command runs (a test checks this against Alembic's own head).
+SCHEMA_HEAD = "0008"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -73,6 +78,8 @@ def _configure_sqlite(engine: Engine) -> None:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """A session whose work commits together or not at all."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
@@ -92,6 +99,8 @@ def transaction_on(connection: Connection) -> Iterator[Session]:
     """Like ``transaction``, on a connection the caller keeps open across many transactions (an
     import writes every chunk through one connection: SQLite keeps its page cache, and a chunk
     staged in a file can be attached before its transaction begins)."""
+    from sqlmodel import Session
+
     with connection.begin(), Session(bind=connection, expire_on_commit=False) as session:
         yield session
         session.flush()
@@ -105,6 +114,8 @@ def reading(engine: Engine, snapshot: bool = False) -> Iterator[Session]:
     ``snapshot``: every statement sees the same committed state (PostgreSQL REPEATABLE READ;
     a SQLite read transaction in WAL mode is a snapshot already), for work that must read
     measurements and the newest import batch consistently while imports run."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         options: dict[str, Any] = {READ_ONLY: True}
         if snapshot and engine.dialect.name == "postgresql":
@@ -142,3 +153,60 @@ def migrate(url: str | None = None, revision: str = "heads") -> None:
 
     url = database_url(url)
     command.upgrade(alembic_config(url), revision)
+
+
+class DatabaseNotReady(Exception):
+    """The database cannot serve this version of billing: there is none, it was never
+    initialised, its schema is at another revision, or it does not answer. The message is one
+    sentence that names the URL (password hidden) and what to do."""
+
+
+def redacted(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL is shown by its scheme only
+        return url.split(":", 1)[0] + ":..."
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other engines and in-memory databases)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def check_ready(engine: Engine) -> None:
+    """Raise ``DatabaseNotReady`` unless the database exists, answers, and has this version's
+    schema. A missing SQLite file is not created."""
+    from sqlalchemy.exc import DBAPIError
+
+    url = engine.url.render_as_string(hide_password=False)
+    shown = redacted(url)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise DatabaseNotReady(f"no database at {shown}: run `billing init` to create it")
+    try:
+        with engine.connect() as connection:
+            if not engine.dialect.has_table(connection, "alembic_version"):
+                raise DatabaseNotReady(f"the database at {shown} is not initialised: run `billing init`")
+            revisions = {row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")}
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DatabaseNotReady(f"cannot reach the database at {shown}: {reason}") from None
+    if revisions and all(revision > SCHEMA_HEAD for revision in revisions):
+        raise DatabaseNotReady(
+            f"the database at {shown} was migrated by a newer version of billing (schema "
+            f"{', '.join(sorted(revisions))}); this version knows up to {SCHEMA_HEAD}"
+        )
+    if revisions != {SCHEMA_HEAD}:
+        at = ", ".join(sorted(revisions)) or "none"
+        raise DatabaseNotReady(
+            f"the database at {shown} has schema revision {at}; this version of billing needs "
+            f"{SCHEMA_HEAD}: run `billing init` to migrate it"
+        )
