@@ -96,6 +96,20 @@ def simulate(engine: str) -> Case:
     )
 
 
+CLI_START = Case(
+    "bench_cli_start",
+    ("--runs", "2", "--name", "cli_start"),
+    (
+        r"^command +median s +min s +max s +median / floor$",
+        rf"^python -c pass +{NUMBER} +{NUMBER} +{NUMBER} +1\.0x$",
+        rf"^billing --help +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}x$",
+        rf"^billing contracts list +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}x$",
+        r"^top 15 modules by cumulative import time, billing --help",
+        rf"^ +{NUMBER} +{NUMBER} +0  billing\.cli$",
+    ),
+    results="cli_start",
+)
+
 SQLITE_CASES = [make("sqlite") for make in (floor, quick, ingest, close, simulate)]
 POSTGRES_CASES = [make("postgresql") for make in (floor, quick, ingest, close, simulate)]
 
@@ -141,3 +155,9 @@ def test_benchmark_runs_on_sqlite(case: Case, tmp_path: Path) -> None:
 @pytest.mark.parametrize("case", POSTGRES_CASES, ids=[case.script for case in POSTGRES_CASES])
 def test_benchmark_runs_on_postgresql(case: Case, tmp_path: Path, postgresql_server: None) -> None:
     run_case(case, tmp_path)
+
+
+def test_cli_start_benchmark_runs(tmp_path: Path) -> None:
+    output = run_case(CLI_START, tmp_path)
+    table = output[output.index("cumulative ms") :].splitlines()[1:]
+    assert len(table) == 15, output
