@@ -33,6 +33,8 @@ from fixtures.profiles import GenerationSpec  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BILLING_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DATA_DIR = Path(os.environ.get("BILLING_BENCH_DATA", Path(tempfile.gettempdir()) / "billing-bench"))
+#: Where ``Report`` writes ``NAME.txt``: the kept results, unless a run (the smoke test) says otherwise.
+RESULTS_DIR = Path(os.environ.get("BILLING_BENCH_RESULTS", REPO / "benchmarks" / "results"))
 
 
 def load() -> str:
@@ -231,12 +233,12 @@ def median(values: list[float]) -> float:
 
 
 class Report:
-    """Lines printed as they come and written to ``benchmarks/results/<name>.txt``."""
+    """Lines printed as they come and written to ``RESULTS_DIR/<name>.txt`` (by default
+    ``benchmarks/results``; ``BILLING_BENCH_RESULTS`` moves it)."""
 
     def __init__(self, name: str, argv: list[str]) -> None:
-        folder = REPO / "benchmarks" / "results"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f"{name}.txt"
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        self.path = RESULTS_DIR / f"{name}.txt"
         self.handle = self.path.open("w", encoding="utf-8")
         self.line(f"# {name} {' '.join(argv)}")
         self.line(f"# {time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {os.cpu_count()} cores, {load()}")
