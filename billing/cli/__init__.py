@@ -65,6 +65,7 @@ def describe(exc: Exception) -> tuple[int, str]:
 
 app = typer.Typer(
     cls=BillingGroup,
+    rich_markup_mode=None,
     help="Outcome-based billing for contact-center outsourcing.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -65,6 +65,12 @@ class _State:
 state = _State()
 
 
+def command_group(help: str, **options: Any) -> typer.Typer:
+    """A group of commands (``billing contracts ...``). Help is plain text: Typer's Rich help
+    loads a Markdown parser, which would cost every command a tenth of a second at start-up."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None, **options)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=_default) + "\n")
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from billing.cli.common import console, fail, fail_problems, print_json, state
+from billing.cli.common import command_group, console, fail, fail_problems, print_json, state
 from billing.core.periods import Period
 from billing.core.problems import ProblemsError
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Contracts: load files, list them, show terms in force.", no_args_is_help=True)
+    group = command_group(help="Contracts: load files, list them, show terms in force.")
     app.add_typer(group, name="contracts")
 
     @group.command("load")

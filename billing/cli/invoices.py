@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from billing.cli.common import console, err_console, fail, parse_period, print_json, state
+from billing.cli.common import command_group, console, err_console, fail, parse_period, print_json, state
 from billing.core.money import to_decimal
 from billing.core.problems import Conflict
 
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         else:
             _print_close(result)
 
-    invoices = typer.Typer(help="Invoices and notes: list, show, issue, void.", no_args_is_help=True)
+    invoices = command_group(help="Invoices and notes: list, show, issue, void.")
     app.add_typer(invoices, name="invoices")
 
     @invoices.command("list")
@@ -153,7 +153,7 @@ def register(app: typer.Typer) -> None:
 
 def _notes_app(kind: str, name: str) -> typer.Typer:
     label = kind.replace("_", " ")
-    notes = typer.Typer(help=f"{label.capitalize()}s correcting an issued invoice.", no_args_is_help=True)
+    notes = command_group(help=f"{label.capitalize()}s correcting an issued invoice.")
 
     @notes.command("create")
     def create(

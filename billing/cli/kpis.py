@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from billing.cli.common import DefaultCommandGroup, console, fail, parse_period, print_json, state
+from billing.cli.common import DefaultCommandGroup, command_group, console, fail, parse_period, print_json, state
 from billing.core.periods import day_of_number
 
 #: Differences ``billing kpis check`` prints (all are counted).
@@ -17,11 +17,7 @@ SHOWN = 50
 def register(app: typer.Typer) -> None:
     from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, ServiceLevelFormula
 
-    group = typer.Typer(
-        cls=DefaultCommandGroup,
-        help="KPIs of a contract and period (SPEC section 5); the client's own figures.",
-        no_args_is_help=True,
-    )
+    group = command_group(help="KPIs of a contract and period; the client's own figures.", cls=DefaultCommandGroup)
     app.add_typer(group, name="kpis")
 
     @group.command("show")

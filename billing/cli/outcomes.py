@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from billing.cli.common import console, err_console, fail, fail_problems, print_json, state
+from billing.cli.common import command_group, console, err_console, fail, fail_problems, print_json, state
 from billing.core.problems import ProblemsError
 
 if TYPE_CHECKING:
@@ -24,8 +24,8 @@ REFUSED_EXIT = 2
 
 
 def register(app: typer.Typer) -> None:
-    outcomes = typer.Typer(help="Interactions: import files, list and retry rejected rows.", no_args_is_help=True)
-    workforce = typer.Typer(help="Workforce hours (contract, date, agent_id, productive_hours).", no_args_is_help=True)
+    outcomes = command_group(help="Interactions: import files, list and retry rejected rows.")
+    workforce = command_group(help="Workforce hours (contract, date, agent_id, productive_hours).")
     app.add_typer(outcomes, name="outcomes")
     app.add_typer(workforce, name="workforce")
 

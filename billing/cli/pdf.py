@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
-from billing.cli.common import console, fail, state
+from billing.cli.common import command_group, console, fail, state
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Documents as PDF.", no_args_is_help=True)
+    group = command_group(help="Documents as PDF.")
     app.add_typer(group, name="pdf")
 
     @group.command("invoice")

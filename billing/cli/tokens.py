@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from billing.cli.common import console, fail, print_json, state
+from billing.cli.common import command_group, console, fail, print_json, state
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="API tokens: finance tokens and client-scoped tokens.", no_args_is_help=True)
+    group = command_group(help="API tokens: finance tokens and client-scoped tokens.")
     app.add_typer(group, name="tokens")
 
     @group.command("create")
