@@ -39,7 +39,8 @@ def test_start_up_loads_no_heavy_library() -> None:
 
 def test_help_is_plain_text_without_a_markdown_parser() -> None:
     code = (
-        "import sys\nfrom billing.cli import app\ntry:\n    app(['contracts', '--help'])\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom billing.cli import app\n"
+        "try:\n    app(['contracts', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('markdown_it', 'sqlalchemy')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
