@@ -15,9 +15,16 @@ def known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+#: ISO 4217 codes that are not money one can invoice in: precious metals, IMF units,
+#: settlement units, bond markets, the testing code and "no currency".
+NOT_MONEY = frozenset(
+    {"XAG", "XAU", "XPD", "XPT", "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA", "XTS", "XXX", "XFO", "XFU", "XRE"}
+)
+
+
 def currency(code: str) -> Currency:
     """The currency with its minor units as babel knows them (PEN 2, JPY 0, CLP 0)."""
-    if code not in known_currencies():
+    if code not in known_currencies() or code in NOT_MONEY:
         raise ValueError(f"unknown currency {code!r}")
     return Currency(code, get_currency_precision(code))
 

@@ -67,6 +67,17 @@ EXTERNAL_ID = _domain("external id", 100, _PRINTABLE, "printable characters (no 
 INTERACTION_ID = _domain("interaction id", 100, _PRINTABLE, "printable characters (no control characters)")
 AGENT_ID = _domain("agent id", 100, _PRINTABLE, "printable characters (no control characters)")
 CUSTOMER_ID = _domain("customer id", 200, _PRINTABLE, "printable characters (no control characters)")
+CURRENCY_CODE = _domain("currency code", 3, r"[A-Z]{3}", "three upper-case letters (ISO 4217)")
+TIMEZONE = _domain("time zone", 64, r"[A-Za-z0-9_+/-]+", "an IANA zone name such as America/Lima")
+LOCALE = _domain("locale", 20, r"[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*", "a locale such as es_PE or en_US")
+TAX_ID = _domain("tax id", 50, r"[A-Za-z0-9][A-Za-z0-9 ./-]*", "letters, digits, spaces, '.', '/' and '-'")
+EMAIL = _domain(
+    "e-mail address",
+    254,
+    r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+",
+    "an address such as ap@example.com",
+)
+TAX_NAME = _domain("tax name", 50, _PRINTABLE, "printable characters on one line")
 #: Names, descriptions and free text printed on documents: printable, one line.
 NAME = _domain("name", 300, _PRINTABLE, "printable characters on one line")
 DESCRIPTION = _domain("description", 500, _PRINTABLE, "printable characters on one line")
@@ -76,6 +87,8 @@ REFERENCE = _domain("reference", 200, _PRINTABLE, "printable characters on one l
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12
 #: The largest quantity a line may count (units, minutes, hours).
 MAX_QUANTITY = Decimal("1000000000000")
+#: The largest headcount a charge may state.
+MAX_FTE = Decimal(100000)
 #: Decimal places a price or rate may have (the unit-price columns keep 6).
 PRICE_PLACES = 6
 #: Decimal places an amount may have (amount columns keep 4).
@@ -93,6 +106,11 @@ def number_problem(value: Decimal, *, maximum: Decimal = MAX_AMOUNT, places: int
         return f"must be a finite number, got {value}"
     if abs(value) > maximum:
         return f"must be at most {maximum:,} in size, got {shown(str(value))}"
+    return places_problem(value, places)
+
+
+def places_problem(value: Decimal, places: int) -> str | None:
+    """Why ``value`` has more decimal places than ``places`` (trailing zeros do not count)."""
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -places and value != value.quantize(Decimal(1).scaleb(-places)):
         return f"has at most {places} decimal places, got {shown(str(value))}"

@@ -23,6 +23,7 @@ from billing.contracts.terms import (
     UsageCharge,
     UsageMetric,
 )
+from billing.core import limits
 
 
 def filter_of(r: Reader, m: LineDict, path: str, key: str = "filter") -> Filter:
@@ -57,7 +58,14 @@ def _string_list(r: Reader, m: LineDict, key: str, path: str) -> tuple[str, ...]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
         r.problem("type", "must be a non-empty list of names", m, join(path, key), key)
         return None
-    return tuple(v.strip() for v in value)
+    names = tuple(v.strip() for v in value)
+    if key == "channels":
+        for name in names:
+            reason = limits.CHANNEL.problem(name)
+            if reason is not None:
+                r.problem("invalid_text", reason, m, join(path, key), key)
+                return None
+    return names
 
 
 _CHARGE_KEYS = {
@@ -83,7 +91,8 @@ def charges_of(r: Reader, doc: LineDict) -> tuple[Charge, ...] | None:
             continue
         charge = _charge(r, item, path)
         cid = item.get("id")
-        if isinstance(cid, str):
+        if cid is not None and not isinstance(cid, dict | list):
+            cid = str(cid).strip()
             if cid in seen:
                 r.problem("duplicate_id", f"charge id {cid!r} is used twice", item, join(path, "id"), "id")
             seen[cid] = line
@@ -93,7 +102,7 @@ def charges_of(r: Reader, doc: LineDict) -> tuple[Charge, ...] | None:
 
 
 def _charge(r: Reader, m: LineDict, path: str) -> Charge | None:
-    cid = r.text(m, "id", path)
+    cid = r.text(m, "id", path, domain=limits.CHARGE_ID)
     ctype = r.choice(m, "type", path, ChargeType, [t.value for t in ChargeType], what="charge type")
     description = r.text(m, "description", path, required=False)
     if ctype is None:
@@ -116,8 +125,8 @@ def _charge(r: Reader, m: LineDict, path: str) -> Charge | None:
 
 def _fte(r: Reader, m: LineDict, path: str, cid: str | None, description: str | None) -> FteCharge | None:
     rate = r.number(m, "rate", path)
-    minimum = r.number(m, "minimum_fte", path, required=False)
-    hours = r.number(m, "hours_per_fte", path, required=False, strictly_positive=True)
+    minimum = r.number(m, "minimum_fte", path, required=False, maximum=limits.MAX_FTE)
+    hours = r.number(m, "hours_per_fte", path, required=False, strictly_positive=True, maximum=Decimal(744))
     seq = r.sequence(m, "headcount", path)
     steps: list[HeadcountStep] = []
     if seq is not None:
@@ -130,7 +139,7 @@ def _fte(r: Reader, m: LineDict, path: str, cid: str | None, description: str | 
                 continue
             r.unknown_keys(item, {"from", "fte"}, spath)
             start = r.day(item, "from", spath)
-            fte = r.number(item, "fte", spath)
+            fte = r.number(item, "fte", spath, maximum=limits.MAX_FTE)
             if start is None or fte is None:
                 continue
             if steps and start <= steps[-1].start:
@@ -158,7 +167,7 @@ def _usage(r: Reader, m: LineDict, path: str, cid: str | None, description: str 
     metric = r.choice(m, "metric", path, UsageMetric, [u.value for u in UsageMetric], what="metric")
     flt = filter_of(r, m, path)
     pricing = _pricing(r, m, path)
-    included = r.number(m, "included", path, required=False)
+    included = r.number(m, "included", path, required=False, maximum=limits.MAX_QUANTITY)
     minimum = r.number(m, "minimum_amount", path, required=False)
     maximum = r.number(m, "maximum_amount", path, required=False)
     if minimum is not None and maximum is not None and maximum < minimum:
@@ -204,7 +213,7 @@ def _pricing(r: Reader, m: LineDict, path: str) -> Pricing | None:
         return Pricing(model, unit_price=price) if price is not None else None
     if model is PricingModel.PACKAGE:
         r.unknown_keys(p, {"model", "package_size", "package_price"}, ppath)
-        size = r.number(p, "package_size", ppath, strictly_positive=True)
+        size = r.number(p, "package_size", ppath, strictly_positive=True, maximum=limits.MAX_QUANTITY)
         price = r.number(p, "package_price", ppath)
         if size is None or price is None:
             return None
@@ -224,7 +233,7 @@ def _pricing(r: Reader, m: LineDict, path: str) -> Pricing | None:
         r.unknown_keys(item, {"up_to", "unit_price"}, spath)
         price = r.number(item, "unit_price", spath)
         last = i == len(seq) - 1
-        up_to = r.number(item, "up_to", spath, required=False, strictly_positive=True)
+        up_to = r.number(item, "up_to", spath, required=False, strictly_positive=True, maximum=limits.MAX_QUANTITY)
         if last and "up_to" in item and item["up_to"] is not None:
             r.problem(
                 "open_tier",

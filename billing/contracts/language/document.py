@@ -11,6 +11,7 @@ from billing.contracts.language.reader import Reader
 from billing.contracts.language.service_levels import service_levels_of
 from billing.contracts.language.yaml_source import LineDict, read_document
 from billing.contracts.terms import ClientInfo, ContractTerms, Invoicing, Reconciliation, ResolutionRule, Tax
+from billing.core import limits
 from billing.core.currencies import currency as lookup_currency
 from billing.core.currencies import is_known_locale
 from billing.core.money import RoundingMode
@@ -40,16 +41,16 @@ def parse_terms(document: LineDict, source: str) -> tuple[ContractTerms | None, 
     """Validate a contract document; return the terms, or None and every problem found."""
     r = Reader(source)
     r.unknown_keys(document, _TOP_KEYS, "")
-    code = r.text(document, "contract", "")
+    code = r.text(document, "contract", "", domain=limits.CONTRACT_CODE)
     client = _client(r, document)
     currency = None
-    currency_code = r.text(document, "currency", "")
+    currency_code = r.text(document, "currency", "", domain=limits.CURRENCY_CODE)
     if currency_code is not None:
         try:
             currency = lookup_currency(currency_code)
         except ValueError:
             r.problem("unknown_currency", f"unknown currency {currency_code!r}", document, "currency", "currency")
-    timezone = r.text(document, "timezone", "")
+    timezone = r.text(document, "timezone", "", domain=limits.TIMEZONE)
     if timezone is not None and not is_valid_timezone(timezone):
         r.problem("unknown_timezone", f"unknown time zone {timezone!r}", document, "timezone", "timezone")
         timezone = None
@@ -104,13 +105,13 @@ def _client(r: Reader, doc: LineDict) -> ClientInfo | None:
     if m is None:
         return None
     r.unknown_keys(m, {"id", "name", "locale", "tax_id", "email"}, "client")
-    cid = r.text(m, "id", "client")
-    name = r.text(m, "name", "client")
-    locale = r.text(m, "locale", "client", required=False) or "en_US"
+    cid = r.text(m, "id", "client", domain=limits.CLIENT_ID)
+    name = r.text(m, "name", "client", domain=limits.NAME)
+    locale = r.text(m, "locale", "client", required=False, domain=limits.LOCALE) or "en_US"
     if not is_known_locale(locale):
         r.problem("unknown_locale", f"unknown locale {locale!r}", m, "client.locale", "locale")
-    tax_id = r.text(m, "tax_id", "client", required=False)
-    email = r.text(m, "email", "client", required=False)
+    tax_id = r.text(m, "tax_id", "client", required=False, domain=limits.TAX_ID)
+    email = r.text(m, "email", "client", required=False, domain=limits.EMAIL)
     if cid is None or name is None:
         return None
     return ClientInfo(cid, name, locale, tax_id, email)
@@ -121,8 +122,8 @@ def _tax(r: Reader, doc: LineDict) -> Tax | None:
     if m is None:
         return None
     r.unknown_keys(m, {"name", "rate"}, "tax")
-    name = r.text(m, "name", "tax")
-    rate = r.number(m, "rate", "tax")
+    name = r.text(m, "name", "tax", domain=limits.TAX_NAME)
+    rate = r.number(m, "rate", "tax", maximum=limits.MAX_PERCENT)
     if rate is not None and rate > 100:
         r.problem("range", f"a tax rate is a percent between 0 and 100, got {rate}", m, "tax.rate", "rate")
     return Tax(name, rate) if name and rate is not None else None
@@ -133,10 +134,10 @@ def _invoicing(r: Reader, doc: LineDict) -> Invoicing | None:
     if m is None:
         return None
     r.unknown_keys(m, {"series", "credit_note_series", "debit_note_series", "payment_terms_days"}, "invoicing")
-    series = r.text(m, "series", "invoicing")
-    credit = r.text(m, "credit_note_series", "invoicing")
-    debit = r.text(m, "debit_note_series", "invoicing", required=False)
-    days = r.integer(m, "payment_terms_days", "invoicing", required=False)
+    series = r.text(m, "series", "invoicing", domain=limits.SERIES)
+    credit = r.text(m, "credit_note_series", "invoicing", domain=limits.SERIES)
+    debit = r.text(m, "debit_note_series", "invoicing", required=False, domain=limits.SERIES)
+    days = r.integer(m, "payment_terms_days", "invoicing", required=False, maximum=366)
     if series and credit and series == credit:
         r.problem(
             "series",
@@ -144,6 +145,14 @@ def _invoicing(r: Reader, doc: LineDict) -> Invoicing | None:
             m,
             "invoicing.credit_note_series",
             "credit_note_series",
+        )
+    if debit and debit in (series, credit):
+        r.problem(
+            "series",
+            "the debit note series must differ from the invoice and credit note series",
+            m,
+            "invoicing.debit_note_series",
+            "debit_note_series",
         )
     if series is None or credit is None:
         return None
@@ -155,7 +164,7 @@ def _resolution(r: Reader, doc: LineDict) -> ResolutionRule:
     if m is None:
         return ResolutionRule()
     r.unknown_keys(m, {"repeat_window_days", "exclude_escalated"}, "resolution")
-    days = r.integer(m, "repeat_window_days", "resolution", required=False)
+    days = r.integer(m, "repeat_window_days", "resolution", required=False, maximum=366)
     return ResolutionRule(7 if days is None else days, r.boolean(m, "exclude_escalated", "resolution", True))
 
 
@@ -164,7 +173,7 @@ def _reconciliation(r: Reader, doc: LineDict) -> Reconciliation:
     if m is None:
         return Reconciliation()
     r.unknown_keys(m, {"tolerance_percent"}, "reconciliation")
-    tolerance = r.number(m, "tolerance_percent", "reconciliation", required=False)
+    tolerance = r.number(m, "tolerance_percent", "reconciliation", required=False, maximum=limits.MAX_PERCENT)
     return Reconciliation(tolerance if tolerance is not None else Decimal("0.5"))
 
 

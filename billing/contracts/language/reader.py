@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from billing.contracts.language.yaml_source import LineDict, LineList
+from billing.core import limits
 from billing.core.problems import Problem
 
 T = TypeVar("T")
@@ -38,7 +39,16 @@ class Reader:
             return None
         return m[key]
 
-    def text(self, m: LineDict, key: str, path: str, required: bool = True) -> str | None:
+    def text(
+        self,
+        m: LineDict,
+        key: str,
+        path: str,
+        required: bool = True,
+        domain: limits.TextDomain = limits.DESCRIPTION,
+    ) -> str | None:
+        """Text within ``domain`` (``billing.core.limits``): by default printable, on one line,
+        at most 500 characters; identifiers pass their own domain."""
         value = self.field(m, key, path, required)
         if value is None:
             return None
@@ -48,6 +58,10 @@ class Reader:
         text = str(value).strip()
         if not text:
             self.problem("empty", "must not be empty", m, join(path, key), key)
+            return None
+        reason = domain.problem(text)
+        if reason is not None:
+            self.problem("invalid_text", reason, m, join(path, key), key)
             return None
         return text
 
@@ -59,7 +73,11 @@ class Reader:
         required: bool = True,
         minimum: Decimal | None = Decimal(0),
         strictly_positive: bool = False,
+        maximum: Decimal = limits.MAX_AMOUNT,
+        places: int = limits.PRICE_PLACES,
     ) -> Decimal | None:
+        """A number within ``minimum`` .. ``maximum`` with at most ``places`` decimal places (by
+        default the bounds of an amount or price: ``billing.core.limits``)."""
         value = self.field(m, key, path, required)
         if value is None:
             return None
@@ -67,13 +85,21 @@ class Reader:
         if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
             self.problem("number", f"must be a number, got {value!r}", m, where, key)
             return None
-        try:
-            number = Decimal(str(value).strip().replace("_", ""))
-        except ArithmeticError:
-            self.problem("number", f"must be a number, got {value!r}", m, where, key)
+        if isinstance(value, Decimal):
+            number: Decimal | None = value
+        elif isinstance(value, int):
+            number = Decimal(value) if abs(value) < 10**30 else None
+        else:
+            number = limits.parse_decimal(value)
+        if number is None or not number.is_finite():
+            self.problem("number", f"must be a number, got {limits.shown(str(value))}", m, where, key)
             return None
-        if not number.is_finite():
-            self.problem("number", f"must be a finite number, got {value!r}", m, where, key)
+        if number > maximum:
+            self.problem("range", f"must be at most {maximum:,}, got {limits.shown(str(value))}", m, where, key)
+            return None
+        reason = limits.places_problem(number, places)
+        if reason is not None:
+            self.problem("range", reason, m, where, key)
             return None
         if strictly_positive and number <= 0:
             self.problem("negative", f"must be greater than zero, got {value}", m, where, key)
@@ -83,8 +109,16 @@ class Reader:
             return None
         return number
 
-    def integer(self, m: LineDict, key: str, path: str, required: bool = True, minimum: int = 0) -> int | None:
-        number = self.number(m, key, path, required, Decimal(minimum))
+    def integer(
+        self,
+        m: LineDict,
+        key: str,
+        path: str,
+        required: bool = True,
+        minimum: int = 0,
+        maximum: int = 10**12,
+    ) -> int | None:
+        number = self.number(m, key, path, required, Decimal(minimum), maximum=Decimal(maximum))
         if number is None:
             return None
         if number != number.to_integral_value():
@@ -98,10 +132,15 @@ class Reader:
             return None
         if isinstance(value, datetime) or not isinstance(value, date):
             try:
-                return date.fromisoformat(str(value))
+                value = date.fromisoformat(str(value))
             except ValueError:
-                self.problem("date", f"must be a date YYYY-MM-DD, got {value!r}", m, join(path, key), key)
+                shown = limits.shown(str(value))
+                self.problem("date", f"must be a calendar date YYYY-MM-DD, got {shown}", m, join(path, key), key)
                 return None
+        reason = limits.date_problem(value)
+        if reason is not None:
+            self.problem("date", reason, m, join(path, key), key)
+            return None
         return value
 
     def boolean(self, m: LineDict, key: str, path: str, default: bool) -> bool:

@@ -14,6 +14,7 @@ from billing.contracts.terms import (
     ServiceLevelFormula,
     ServiceLevels,
 )
+from billing.core import limits
 from billing.core.periods import Period
 
 _LEVEL_KEYS = {
@@ -38,7 +39,7 @@ def service_levels_of(r: Reader, doc: LineDict) -> ServiceLevels | None:
     r.unknown_keys(
         m, {"at_risk_percent", "earnback_months", "excuse_above_forecast_percent", "forecast", "levels"}, path
     )
-    at_risk = r.number(m, "at_risk_percent", path)
+    at_risk = r.number(m, "at_risk_percent", path, maximum=limits.MAX_PERCENT)
     if at_risk is not None and at_risk > 100:
         r.problem(
             "range",
@@ -47,8 +48,10 @@ def service_levels_of(r: Reader, doc: LineDict) -> ServiceLevels | None:
             join(path, "at_risk_percent"),
             "at_risk_percent",
         )
-    earnback = r.integer(m, "earnback_months", path, required=False, minimum=1)
-    excuse = r.number(m, "excuse_above_forecast_percent", path, required=False, strictly_positive=True)
+    earnback = r.integer(m, "earnback_months", path, required=False, minimum=1, maximum=24)
+    excuse = r.number(
+        m, "excuse_above_forecast_percent", path, required=False, strictly_positive=True, maximum=Decimal(10000)
+    )
     forecast: list[tuple[Period, int]] = []
     fmap = r.mapping(m, "forecast", path, required=False)
     if fmap is not None:
@@ -83,17 +86,27 @@ def service_levels_of(r: Reader, doc: LineDict) -> ServiceLevels | None:
     return ServiceLevels(at_risk, tuple(levels), earnback, excuse, tuple(sorted(forecast)))
 
 
+#: What a target can be: seconds for ASA and AHT, -100..100 for NPS, a percentage otherwise.
+_TARGET_RANGE = {
+    KpiMetric.ASA_SECONDS: (Decimal(0), Decimal(86400)),
+    KpiMetric.AHT_SECONDS: (Decimal(0), Decimal(86400)),
+    KpiMetric.NPS: (Decimal(-100), limits.MAX_PERCENT),
+}
+_PERCENT_RANGE = (Decimal(0), limits.MAX_PERCENT)
+
+
 def _level(r: Reader, m: LineDict, path: str) -> ServiceLevel | None:
     r.unknown_keys(m, _LEVEL_KEYS, path)
-    lid = r.text(m, "id", path)
+    lid = r.text(m, "id", path, domain=limits.LEVEL_ID)
     metric = r.choice(m, "metric", path, KpiMetric, [k.value for k in KpiMetric], what="metric")
-    target = r.number(m, "target", path, minimum=Decimal(-100))
-    allocation = r.number(m, "allocation_percent", path)
-    threshold = r.integer(m, "threshold_seconds", path, required=False)
+    low, high = _TARGET_RANGE.get(metric, _PERCENT_RANGE) if metric else (Decimal(-100), Decimal(86400))
+    target = r.number(m, "target", path, minimum=low, maximum=high)
+    allocation = r.number(m, "allocation_percent", path, maximum=limits.MAX_PERCENT)
+    threshold = r.integer(m, "threshold_seconds", path, required=False, maximum=86400)
     formula = r.choice(
         m, "formula", path, ServiceLevelFormula, [f.value for f in ServiceLevelFormula], required=False, what="formula"
     )
-    minimum_sample = r.integer(m, "minimum_sample", path, required=False)
+    minimum_sample = r.integer(m, "minimum_sample", path, required=False, maximum=10**9)
     description = r.text(m, "description", path, required=False) or ""
     flt = filter_of(r, m, path, key="")
     if metric is not KpiMetric.SERVICE_LEVEL and ("threshold_seconds" in m or "formula" in m):
