@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             "--formula",
             help="exclude_short_abandons, abandons_against, abandons_for or answered_only",
         ),
-        as_json: bool = typer.Option(False, "--json", help="The SPEC section 6 JSON"),
+        as_json: bool = typer.Option(False, "--json", help="JSON output (see docs/kpis.md)"),
         recount: bool = typer.Option(
             False, "--recount", help="Count the interactions themselves instead of reading the daily rollup"
         ),

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     def rate(
         code: str = typer.Argument(..., help="Contract code"),
         period: str = typer.Option(..., "--period", help="Billing period YYYY-MM"),
-        as_json: bool = typer.Option(False, "--json", help="The SPEC section 6 JSON"),
+        as_json: bool = typer.Option(False, "--json", help="JSON output (see docs/kpis.md)"),
     ) -> None:
         """Rate a contract for a period from the measured data: lines, credits, totals."""
         from billing.rating.engine import PeriodOutsideContract

@@ -1,4 +1,4 @@
-"""Contract terms: frozen, typed values parsed from the contract language (SPEC section 3).
+"""Contract terms: frozen, typed values parsed from the contract language (docs/contract-language.md).
 
 Nothing here touches a database, a clock or babel: the parser resolves currency precision
 and validates everything before these objects exist, so rating can trust them.

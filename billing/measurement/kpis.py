@@ -1,4 +1,4 @@
-"""KPI formulas (SPEC section 5) over measured, additive outcome counts. Pure.
+"""KPI formulas (docs/kpis.md) over measured, additive outcome counts. Pure.
 
 The database aggregates a contract-period's interactions into ``OutcomeCell`` rows, one per
 (channel, handled_by), holding only additive sums. Every KPI for any channel or handled_by
@@ -188,7 +188,7 @@ def kpi_report(
     threshold: int = DEFAULT_THRESHOLD_SECONDS,
     formula: ServiceLevelFormula = ServiceLevelFormula.EXCLUDE_SHORT_ABANDONS,
 ) -> dict[str, object]:
-    """Every KPI of SPEC section 5 as the JSON of ``billing kpis``: counts as integers, rates and
+    """Every KPI of docs/kpis.md as the JSON of ``billing kpis``: counts as integers, rates and
     seconds as two-decimal strings, None when undefined."""
     t = totals(outcomes, flt, threshold)
 

@@ -1,4 +1,4 @@
-"""The KPI engine (SPEC section 5): one grouped SQL query measures a batch of (contract,
+"""The KPI engine (docs/kpis.md): one grouped SQL query measures a batch of (contract,
 period) requests, and returns additive ``OutcomeCell`` sums per (channel, handled_by) that
 ``billing.measurement.kpis`` turns into any KPI, for any filter.
 

@@ -1,4 +1,4 @@
-"""Service levels (SPEC 3.2): measure each level, decide met / missed / not assessed, allocate
+"""Service levels (docs/contract-language.md): measure each level, decide met / missed / not assessed, allocate
 the at-risk amount into credits, cap them, excuse a period above forecast, and earn credits
 back. Pure: terms and measured outcomes in, values out.
 

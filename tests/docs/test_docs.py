@@ -40,8 +40,8 @@ from typer.testing import CliRunner
 
 from billing.cli import app
 from billing.contracts.language import load_terms_text
-from billing.contracts.store import load_files
 from billing.core.problems import ProblemsError
+from billing.measurement.contracts import load_contracts
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -165,9 +165,9 @@ def test_amendment_example_is_refused_after_the_base(block: Block, db: Engine, t
     base.write_text("\n".join(BASE.values()) + "\n")
     example = tmp_path / "example.yaml"
     example.write_text(contract_text(block))
-    load_files(db, [base])
+    load_contracts(db, [base])
     with pytest.raises(ProblemsError) as refused:
-        load_files(db, [example])
+        load_contracts(db, [example])
     assert sorted({p.code for p in refused.value.problems}) == sorted(block.directives["refused-after-base"])
 
 
@@ -298,10 +298,5 @@ def test_docs_name_nothing_outside_the_repository(path: Path):
     assert outside_paths(path) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="README.md still sends readers to ../shared/SPEC.md for the contract language; when it "
-    "links docs/contract-language.md instead, this passes: delete this marker",
-)
 def test_readme_names_nothing_outside_the_repository():
     assert outside_paths(README) == []

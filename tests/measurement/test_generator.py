@@ -52,7 +52,7 @@ def rows() -> list[dict]:
 
 
 def voice_service_level(rows: list[dict], threshold: int = 20) -> float:
-    """SPEC section 5, formula exclude_short_abandons, on voice contacts."""
+    """docs/kpis.md, formula exclude_short_abandons, on voice contacts."""
     voice = [r for r in rows if r["channel"] == "voice"]
     answered = [r for r in voice if not r["abandoned"]]
     abandoned = [r for r in voice if r["abandoned"]]

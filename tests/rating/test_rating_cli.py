@@ -1,4 +1,4 @@
-"""``billing rate``: the SPEC section 6 JSON, a readable table, and clear errors."""
+"""``billing rate``: the rate JSON, a readable table, and clear errors."""
 
 from __future__ import annotations
 

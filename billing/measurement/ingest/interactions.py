@@ -1,4 +1,4 @@
-"""Interactions (SPEC section 4): validation of each row and the bulk write.
+"""Interactions (docs/architecture.md): validation of each row and the bulk write.
 
 Per row the work is a handful of dictionary lookups, ``int()`` and one
 ``datetime.fromisoformat``: a row that passes the fast path costs a few microseconds. A row

@@ -1,4 +1,4 @@
-"""Workforce hours (SPEC section 4): ``contract, date, agent_id, productive_hours``, one row
+"""Workforce hours (docs/architecture.md): ``contract, date, agent_id, productive_hours``, one row
 per agent and day, idempotent by (contract, date, agent_id). They feed ``hourly`` charges
 and the FTE reconciliation; a day belongs to the period of its calendar month."""
 
