@@ -50,19 +50,21 @@ def register(app: typer.Typer) -> None:
         if html_file is not None or pdf_file is not None:
             return
         fmt = Formatter.for_locale(statement.client.locale)
-        console.print(f"{fmt.t('statement')}: {statement.client.name} ({fmt.month(start)} – {fmt.month(end)})")
+        console.print(
+            f"{fmt._('Statement of account')}: {statement.client.name} ({fmt.month(start)} – {fmt.month(end)})"
+        )
         for account in statement.accounts:
-            table = Table(fmt.t("date"), fmt.t("document"), fmt.t("charges"), fmt.t("credits"), fmt.t("balance"))
-            table.add_row("", fmt.t("opening_balance"), "", "", fmt.money(account.opening, account.currency))
+            table = Table(fmt._("Date"), fmt._("Document"), fmt._("Charges"), fmt._("Credits"), fmt._("Balance"))
+            table.add_row("", fmt._("Opening balance"), "", "", fmt.money(account.opening, account.currency))
             for e in account.entries:
                 table.add_row(
                     fmt.short_date(e.on),
-                    f"{fmt.t(e.kind)} {e.reference}",
+                    f"{fmt.label(e.kind)} {e.reference}",
                     fmt.money(e.charge, account.currency) if e.charge else "",
                     fmt.money(e.credit, account.currency) if e.credit else "",
                     fmt.money(e.balance, account.currency),
                 )
-            table.add_row("", fmt.t("closing_balance"), "", "", fmt.money(account.closing, account.currency))
+            table.add_row("", fmt._("Closing balance"), "", "", fmt.money(account.closing, account.currency))
             console.print(table)
         if not statement.accounts:
-            console.print(fmt.t("no_entries"))
+            console.print(fmt._("No documents or payments in this range."))

@@ -15,7 +15,8 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 from billing.core.periods import Period
-from billing.presentation.messages import label
+from billing.presentation.i18n import language_of, translations
+from billing.presentation.labels import LABELS
 
 DEFAULT_LOCALE = "en_US"
 
@@ -41,10 +42,27 @@ class Formatter:
 
     @property
     def language(self) -> str:
-        return self.locale.split("_")[0]
+        """The catalog language (``es`` for es_PE and es_ES; ``en`` for any language without one)."""
+        return language_of(self.locale)
 
-    def t(self, key: str) -> str:
-        return label(self.locale, key)
+    def gettext(self, message: str) -> str:
+        """``message`` (an English message id) in this locale's language."""
+        return translations(self.language).ugettext(message)
+
+    _ = gettext
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return translations(self.language).ungettext(singular, plural, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return translations(self.language).upgettext(context, message)
+
+    def label(self, code: str | None) -> str:
+        """A code (``credit_note``, ``paid``) as the reader's word for it."""
+        if code is None:
+            return ""
+        message = LABELS.get(code)
+        return self.gettext(message) if message is not None else code
 
     def money(self, amount: Decimal | str | None, currency: str) -> str:
         """``S/ 1,234.56`` (es_PE), ``1.234,56 €`` (es_ES), ``$1,234.56`` (en_US): babel's

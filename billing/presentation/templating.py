@@ -8,10 +8,19 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from billing.presentation.i18n import DEFAULT_LANGUAGE, translations
+
 
 @cache
-def environment() -> Environment:
-    env = Environment(loader=PackageLoader("billing.presentation", "templates"), autoescape=select_autoescape(["html"]))
+def environment(language: str = DEFAULT_LANGUAGE) -> Environment:
+    """The templates with ``_``, ``gettext`` and ``ngettext`` speaking ``language`` (one
+    environment per language, so concurrent renders never share installed translations)."""
+    env = Environment(
+        loader=PackageLoader("billing.presentation", "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["plain"] = _plain
     return env
 

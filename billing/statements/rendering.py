@@ -12,16 +12,16 @@ from billing.statements.views import ClientView, DocumentView, Statement
 def statement_html(statement: Statement, *, portal: bool = False, for_pdf: bool = False) -> str:
     fmt = Formatter.for_locale(statement.client.locale)
     return (
-        environment()
+        environment(fmt.language)
         .get_template("statement.html")
-        .render(s=statement, fmt=fmt, t=fmt.t, chart=trend(statement.documents), portal=portal, for_pdf=for_pdf)
+        .render(s=statement, fmt=fmt, chart=trend(statement.documents), portal=portal, for_pdf=for_pdf)
     )
 
 
 def document_html(document: DocumentView, client: ClientView, *, portal: bool = False, for_pdf: bool = False) -> str:
     fmt = Formatter.for_locale(client.locale)
     return (
-        environment()
+        environment(fmt.language)
         .get_template("document.html")
-        .render(d=document, client=client, fmt=fmt, t=fmt.t, portal=portal, for_pdf=for_pdf)
+        .render(d=document, client=client, fmt=fmt, portal=portal, for_pdf=for_pdf)
     )
