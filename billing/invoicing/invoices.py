@@ -25,15 +25,17 @@ from datetime import date, datetime, timedelta
 
 import pendulum
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from billing.collection import outbox as collection
 from billing.contracts.store import ContractInForce, active_contracts
 from billing.contracts.terms import ContractTerms
 from billing.core.periods import Period
+from billing.invoicing.dating import correction_problem, request_problem, series_problem
 from billing.invoicing.documents import ISSUED, DocumentConflict, lock_document, money_text, notes_total, terms_of
 from billing.invoicing.drafts import CloseOutcome, CloseResult, jsonable, store_chunk, store_draft
-from billing.invoicing.numbering import take_number
+from billing.invoicing.numbering import confirm_number, last_issue_date, take_number
 from billing.rating.lines import RatedInvoice
 from billing.storage.audit import record
 from billing.storage.db import reading, transaction
@@ -124,15 +126,17 @@ def invoiced_contracts(session: Session, period: Period) -> dict[int, Document]:
 # -- issue and void --------------------------------------------------------------------------
 
 
-def issue(engine: Engine, document_id: int, actor: str, today: date) -> Document:
+def issue(engine: Engine, document_id: int, actor: str, today: date, now: datetime | None = None) -> Document:
     """Give a draft the next number of its series and freeze it.
 
     ``today`` is the issue date; an aware ``datetime`` is converted to the contract's time
-    zone first (and becomes ``issued_at``). A document that is not a draft is refused with
+    zone first (and becomes ``issued_at``). ``now`` is the current instant (default: the
+    clock): no document is dated after its date in the contract's zone. The date rules are
+    ``billing.invoicing.dating``'s. A document that is not a draft is refused with
     ``DocumentConflict``, so two concurrent issues of one draft give one number and one
     conflict. A credit note must still fit within what its invoice has left to credit."""
     with transaction(engine) as session:
-        return issue_in(session, document_id, actor, today)
+        return issue_in(session, document_id, actor, today, now)
 
 
 @dataclass
@@ -141,11 +145,18 @@ class IssueBatch:
     refused: list[tuple[int, str]] = field(default_factory=list)
 
 
-def issue_many(engine: Engine, document_ids: list[int], actor: str, today: date, chunk: int = CHUNK) -> IssueBatch:
+def issue_many(
+    engine: Engine,
+    document_ids: list[int],
+    actor: str,
+    today: date,
+    chunk: int = CHUNK,
+    now: datetime | None = None,
+) -> IssueBatch:
     """Issue many drafts, ``chunk`` per transaction, each inside its own savepoint: a refused
-    document rolls back alone (its number too, so the series stays gapless) and the rest go
-    on. Documents are taken in (series, id) order, so two batches running at once queue
-    instead of deadlocking."""
+    document (a conflict, a date its rules refuse, a change the database refuses) rolls back
+    alone (its number too, so the series stays gapless) and the rest go on. Documents are
+    taken in (series, id) order, so two batches running at once queue instead of deadlocking."""
     with reading(engine) as session:
         rows = session.exec(select(Document.id, Document.series).where(col(Document.id).in_(document_ids))).all()
     series = {document_id: name for document_id, name in rows}
@@ -156,13 +167,15 @@ def issue_many(engine: Engine, document_ids: list[int], actor: str, today: date,
             for document_id in ordered[start : start + chunk]:
                 try:
                     with session.begin_nested():
-                        batch.issued.append(issue_in(session, document_id, actor, today))
-                except (DocumentConflict, LookupError) as refusal:
+                        batch.issued.append(issue_in(session, document_id, actor, today, now))
+                except (DocumentConflict, LookupError, ValueError) as refusal:
                     batch.refused.append((document_id, str(refusal)))
+                except IntegrityError as refusal:
+                    batch.refused.append((document_id, f"document {document_id}: {refused_by_database(refusal)}"))
     return batch
 
 
-def issue_in(session: Session, document_id: int, actor: str, today: date) -> Document:
+def issue_in(session: Session, document_id: int, actor: str, today: date, now: datetime | None = None) -> Document:
     """``issue`` inside the caller's transaction."""
     document = lock_document(session, document_id)
     if document.status != "draft":
@@ -172,10 +185,25 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
             + ": only a draft can be issued"
         )
     terms = terms_of(session, document)
-    if document.corrects_id is not None:
-        _check_correction(session, document)
-    issue_date, issued_at = _local_day(today, terms)
+    invoice = _check_correction(session, document) if document.corrects_id is not None else None
+    if invoice is not None and document.total <= 0:
+        raise DocumentConflict(
+            f"{document.kind.replace('_', ' ')} {document_id} is worth {money_text(document.total, document.currency)} "
+            f"{document.currency}: a note that corrects nothing does not take a number (void it)"
+        )
+    at = now or utcnow()
+    issue_date, issued_at = _local_day(today, terms, at)
+    problem = request_problem(document.kind, document.period, issue_date, _local_date(at, terms), terms.timezone)
+    if problem:
+        raise ValueError(problem)
+    if invoice is not None:
+        problem = correction_problem(document.kind, issue_date, invoice.number_text, invoice.issue_date)
+        if problem:
+            raise DocumentConflict(problem)
     number, number_text = take_number(session, document.series)
+    problem = series_problem(number_text, issue_date, last_issue_date(session, document.series, number))
+    if problem:
+        raise DocumentConflict(problem)
     document.number, document.number_text = number, number_text
     document.status = "issued"
     document.issue_date = issue_date
@@ -183,6 +211,7 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
     document.issued_at = issued_at
     session.add(document)
     session.flush()
+    confirm_number(session, document.series, number)
     # Collection starts in the same transaction: the document cannot be issued without its
     # Stripe push queued, nor queued without being issued (the outbox pattern).
     collection.enqueue(session, document)
@@ -198,8 +227,15 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
     return document
 
 
-def _check_correction(session: Session, note: Document) -> None:
-    """Under the invoice's lock: it is still issued, and credits stay within its total."""
+def refused_by_database(error: IntegrityError) -> str:
+    """The one-line reason a database trigger or constraint gave for refusing a change."""
+    reason = str(getattr(error, "orig", None) or error).strip()
+    return "refused by the database: " + (reason.splitlines()[0] if reason else type(error).__name__)
+
+
+def _check_correction(session: Session, note: Document) -> Document:
+    """Under the invoice's lock: it is still issued, and credits stay within its total.
+    Returns the invoice."""
     assert note.corrects_id is not None
     invoice = lock_document(session, note.corrects_id)
     if invoice.status not in ISSUED:
@@ -213,13 +249,18 @@ def _check_correction(session: Session, note: Document) -> None:
                 f"{invoice.number_text} has left ({money_text(invoice.total - credited, code)} of "
                 f"{money_text(invoice.total, code)} {code})"
             )
+    return invoice
 
 
-def _local_day(today: date, terms: ContractTerms) -> tuple[date, datetime]:
+def _local_day(today: date, terms: ContractTerms, now: datetime) -> tuple[date, datetime]:
     if isinstance(today, datetime):
-        local = pendulum.instance(today).in_timezone(terms.timezone)
-        return date(local.year, local.month, local.day), today
-    return today, utcnow()
+        return _local_date(today, terms), today
+    return today, now
+
+
+def _local_date(instant: datetime, terms: ContractTerms) -> date:
+    local = pendulum.instance(instant).in_timezone(terms.timezone)
+    return date(local.year, local.month, local.day)
 
 
 def void(engine: Engine, document_id: int, reason: str, actor: str, now: datetime | None = None) -> Document:
