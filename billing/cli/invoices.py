@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from billing.cli.common import console, err_console, fail, parse_period, print_json, state
+from billing.cli.common import PARTIAL, console, err_console, error, fail, parse_period, print_json, state
+from billing.core.limits import MAX_ROW_ID
 from billing.core.money import to_decimal
 from billing.core.problems import Conflict
 
@@ -29,7 +30,9 @@ def register(app: typer.Typer) -> None:
         period: str = typer.Option(..., "--period", help="Billing period YYYY-MM"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
-        """Rate every active contract and store (or refresh) one draft invoice each."""
+        """Rate every active contract and store (or refresh) one draft invoice each. A contract
+        that cannot be drafted is reported and skipped; the others get their drafts, and the
+        exit status is 3 (done in part)."""
         month = parse_period(period)
         try:
             result = _close_with_progress(month, show=not as_json and err_console.is_terminal)
@@ -39,6 +42,10 @@ def register(app: typer.Typer) -> None:
             print_json(result.as_json())
         else:
             _print_close(result)
+        for outcome in result.failures:
+            error(f"{outcome.contract} skipped ({outcome.reason}): {outcome.message}")
+        if result.partial:
+            raise typer.Exit(PARTIAL)
 
     invoices = typer.Typer(help="Invoices and notes: list, show, issue, void.", no_args_is_help=True)
     app.add_typer(invoices, name="invoices")
@@ -224,10 +231,11 @@ def _print_close(result: CloseResult) -> None:
         table.add_row(outcome.contract, outcome.action, reference, total, outcome.message)
     console.print(table)
     counts = result.as_json()
+    failed = len(result.failures)
     console.print(
         f"{result.period}: {counts['created']} created, {counts['refreshed']} refreshed, "
-        f"{counts['unchanged']} unchanged, {counts['skipped']} skipped (already issued); "
-        f"data as of import batch {result.data_as_of or '-'}",
+        f"{counts['unchanged']} unchanged, {counts['skipped'] - failed} skipped (already issued), "
+        f"{failed} could not be drafted; data as of import batch {result.data_as_of or '-'}",
         highlight=False,
     )
 
@@ -376,6 +384,8 @@ def _id(reference: str) -> int:
     from billing.storage.db import reading
 
     if reference.strip().isdigit():
+        if int(reference) > MAX_ROW_ID:
+            fail(f"no document {reference.strip()} (ids go up to {MAX_ROW_ID})")
         return int(reference)
     with reading(state.engine()) as session:
         try:
