@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import exists, literal, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from billing.storage.models import Document, SeriesCounter
@@ -40,18 +41,11 @@ def take_number(session: Session, series: str) -> tuple[int, str]:
     transaction ends. The number is the caller's once a document holds it and
     ``confirm_number`` has advanced the counter."""
     highest = select(func.coalesce(func.max(Document.number), 0)).where(col(Document.series) == series)
-    missing = ~exists().where(col(SeriesCounter.series) == series)
-    session.execute(
-        dialect_insert(session, SeriesCounter)
-        .from_select(
-            ["series", "last_number"],
-            select(literal(series), highest.scalar_subquery()).where(missing),
-        )
-        .on_conflict_do_nothing()
-    )
-    last = session.execute(
-        select(col(SeriesCounter.last_number)).where(col(SeriesCounter.series) == series).with_for_update()
-    ).scalar_one()
+    locked = select(col(SeriesCounter.last_number)).where(col(SeriesCounter.series) == series).with_for_update()
+    last = session.execute(locked).scalar()
+    if last is None:  # the series' first number: create its counter
+        _create_counter(session, series, highest)
+        last = session.execute(locked).scalar_one()
     # Numbers given outside this path (direct SQL, which the database still holds to the
     # series' order) are caught up with, one at a time, as the database allows.
     top = session.execute(highest).scalar_one()
@@ -59,6 +53,25 @@ def take_number(session: Session, series: str) -> tuple[int, str]:
         last += 1
         confirm_number(session, series, last)
     return last + 1, format_number(series, last + 1)
+
+
+def _create_counter(session: Session, series: str, highest: Any) -> None:
+    """Create the counter of ``series`` at the highest number its documents hold. Two first
+    issuers in a new series may race (PostgreSQL): the loser's insert does nothing, or is
+    refused by the counter's guard once the winner has committed; either way the counter exists
+    afterwards, so the refusal is rolled back alone (a savepoint) and ignored."""
+    missing = ~exists().where(col(SeriesCounter.series) == series)
+    try:
+        with session.begin_nested():
+            session.execute(
+                dialect_insert(session, SeriesCounter)
+                .from_select(
+                    ["series", "last_number"], select(literal(series), highest.scalar_subquery()).where(missing)
+                )
+                .on_conflict_do_nothing()
+            )
+    except IntegrityError:
+        pass
 
 
 def confirm_number(session: Session, series: str, number: int) -> None:
