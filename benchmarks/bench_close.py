@@ -134,7 +134,6 @@ def clear_drafts(url: str) -> None:
     engine = engine_for(url)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM document_line"))
-        conn.execute(text("DELETE FROM audit_event WHERE entity = 'document'"))
         conn.execute(text("DELETE FROM document"))
     engine.dispose()
 

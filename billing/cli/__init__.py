@@ -51,6 +51,12 @@ def describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
         return USAGE, f"cannot use{where}: {exc.strerror or exc}"
+    from sqlalchemy.exc import IntegrityError
+
+    if isinstance(exc, IntegrityError):  # a trigger or constraint refused a change: a refusal, not a fault
+        orig = exc.orig if exc.orig is not None else exc
+        reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return REFUSED, f"refused by the database: {reason}"
     if type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
         from billing.storage.db import database_url, redacted
 

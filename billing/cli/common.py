@@ -4,7 +4,7 @@ This module is imported by every command at start-up, so it imports nothing heav
 database layer is loaded by the first command that asks for ``state.engine()``.
 
 Exit codes (documented in the README): 0 done; 1 refused or partly rejected (invalid input,
-rejected rows, a conflict with what is stored, not found); 2 usage or environment (bad
+rejected rows, a conflict with what is stored, a change the database refuses, not found); 2 usage or environment (bad
 arguments, a database that is missing, not initialised or unreachable, a file that cannot be
 written); 3 done in part (some contracts were skipped); 70 an internal error (a bug: one line,
 and ``BILLING_DEBUG=1`` shows the traceback).

@@ -1,5 +1,5 @@
-"""``billing close``, ``billing invoices list|show|issue|void``, ``billing credit-notes
-create|issue`` and ``billing debit-notes create|issue``."""
+"""``billing invoices list|show|issue|void``, ``billing credit-notes create|issue`` and
+``billing debit-notes create|issue``."""
 
 from __future__ import annotations
 
@@ -9,12 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from billing.cli.common import command_group, console, err_console, fail, parse_period, print_json, state
+from billing.cli.common import (
+    command_group,
+    console,
+    err_console,
+    fail,
+    parse_period,
+    print_json,
+    state,
+)
+from billing.core.limits import MAX_ROW_ID
 from billing.core.money import to_decimal
 from billing.core.problems import Conflict
 
 if TYPE_CHECKING:
-    from billing.invoicing.invoices import CloseResult
     from billing.invoicing.notes import NoteLine
     from billing.storage.models import Document
 
@@ -24,22 +32,6 @@ EXPECTED = (Conflict, LookupError, ValueError)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("close")
-    def close(
-        period: str = typer.Option(..., "--period", help="Billing period YYYY-MM"),
-        as_json: bool = typer.Option(False, "--json"),
-    ) -> None:
-        """Rate every active contract and store (or refresh) one draft invoice each."""
-        month = parse_period(period)
-        try:
-            result = _close_with_progress(month, show=not as_json and err_console.is_terminal)
-        except EXPECTED as exc:
-            fail(str(exc))
-        if as_json:
-            print_json(result.as_json())
-        else:
-            _print_close(result)
-
     invoices = command_group(help="Invoices and notes: list, show, issue, void.")
     app.add_typer(invoices, name="invoices")
 
@@ -194,44 +186,6 @@ def _notes_app(kind: str, name: str) -> typer.Typer:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _close_with_progress(month: Any, show: bool) -> CloseResult:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from billing.invoicing.invoices import close_period
-    from billing.storage.models import utcnow
-
-    engine, now = state.engine(), utcnow()
-    if not show:
-        return close_period(engine, month, state.actor, now)
-    columns = (TextColumn("close {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task(f"{month}: measuring and rating every contract", total=None)
-
-        def step(done: int, total: int, code: str) -> None:
-            progress.update(task, completed=done, total=total, description=f"{month}: storing drafts ({code})")
-
-        return close_period(engine, month, state.actor, now, on_progress=step)
-
-
-def _print_close(result: CloseResult) -> None:
-    from rich.table import Table
-
-    table = Table("contract", "action", "invoice", "total", "note")
-    for outcome in result.outcomes:
-        shown = outcome.as_json()
-        total = f"{shown['total']} {outcome.currency}" if shown["total"] else ""
-        reference = outcome.number or (f"draft {outcome.document_id}" if outcome.document_id else "")
-        table.add_row(outcome.contract, outcome.action, reference, total, outcome.message)
-    console.print(table)
-    counts = result.as_json()
-    console.print(
-        f"{result.period}: {counts['created']} created, {counts['refreshed']} refreshed, "
-        f"{counts['unchanged']} unchanged, {counts['skipped']} skipped (already issued); "
-        f"data as of import batch {result.data_as_of or '-'}",
-        highlight=False,
-    )
-
-
 def _issue_day(on: str | None) -> date:
     from billing.storage.models import utcnow
 
@@ -376,6 +330,8 @@ def _id(reference: str) -> int:
     from billing.storage.db import reading
 
     if reference.strip().isdigit():
+        if int(reference) > MAX_ROW_ID:
+            fail(f"no document {reference.strip()} (ids go up to {MAX_ROW_ID})")
         return int(reference)
     with reading(state.engine()) as session:
         try:

@@ -301,18 +301,45 @@ def terms_at(session: Session, code: str, day: date) -> ContractInForce:
 
 
 def active_contracts(session: Session, period: Period) -> list[ContractInForce]:
-    """Every contract whose terms in force cover at least one day of ``period``."""
+    """Every contract whose terms in force cover at least one day of ``period``; a stored
+    version that no longer validates raises ``ValueError`` (see ``contracts_in_force``)."""
+    found, unreadable = contracts_in_force(session, period)
+    if unreadable:
+        raise ValueError(unreadable[0].message)
+    return found
+
+
+@dataclass(frozen=True)
+class UnreadableContract:
+    """A contract whose terms in force for a period could not be rebuilt from what is stored."""
+
+    contract_id: int
+    code: str
+    message: str
+
+
+def contracts_in_force(session: Session, period: Period) -> tuple[list[ContractInForce], list[UnreadableContract]]:
+    """Like ``active_contracts``, but a contract whose stored version no longer validates (text
+    changed by direct SQL, a language rule tightened since it was loaded) is reported beside
+    the others instead of stopping them. Contracts in code order."""
     by_contract: dict[int, list[ContractVersion]] = {}
+    codes: dict[int, str] = {}
     rows = session.exec(
         select(ContractVersion, Contract.code)
         .join(Contract)
         .order_by(col(Contract.code), col(ContractVersion.effective_from))
     ).all()
-    for version, _code in rows:
+    for version, code in rows:
         by_contract.setdefault(version.contract_id, []).append(version)
-    out = []
+        codes[version.contract_id] = code
+    out, unreadable = [], []
     for contract_id, versions in by_contract.items():
-        current = in_force(versions, contract_id, period)
+        try:
+            current = in_force(versions, contract_id, period)
+        except Exception as exc:  # whatever the cause, one contract never stops the others
+            message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            unreadable.append(UnreadableContract(contract_id, codes[contract_id], message))
+            continue
         if current.terms.is_active(period):
             out.append(current)
-    return out
+    return out, unreadable

@@ -85,6 +85,9 @@ REFERENCE = _domain("reference", 200, _PRINTABLE, "printable characters on one l
 
 #: The largest single amount, price or rate a contract, a note or a payment may state.
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12
+#: The largest amount a stored document or line may hold (a line, a subtotal, a total): below
+#: what the amount columns hold on SQLite (9.2 x 10^14), with room for sums of documents.
+MAX_DOCUMENT_AMOUNT = Decimal("100000000000000")  # 10^14
 #: The largest quantity a line may count (units, minutes, hours).
 MAX_QUANTITY = Decimal("1000000000000")
 #: The largest headcount a charge may state.
@@ -95,6 +98,9 @@ PRICE_PLACES = 6
 AMOUNT_PLACES = 4
 #: Percentages (tax rates, at-risk, allocations, targets of rate KPIs) are within 0..100.
 MAX_PERCENT = Decimal(100)
+
+#: The largest row id (a document id typed by a person): ids are 32-bit integers on PostgreSQL.
+MAX_ROW_ID = 2**31 - 1
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)

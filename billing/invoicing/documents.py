@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from billing.contracts.store import terms_from_source
 from billing.contracts.terms import ContractTerms
 from billing.core.currencies import currency
+from billing.core.limits import MAX_ROW_ID
 from billing.core.money import quantum
 from billing.core.problems import Conflict
 from billing.storage.models import Contract, ContractVersion, Document, DocumentLine
@@ -49,7 +50,7 @@ def lock_document(session: Session, document_id: int) -> Document:
 def find_document(session: Session, reference: str | int) -> Document:
     """A document by id (``42``) or by number (``F001-00000007``)."""
     text = str(reference).strip()
-    document = session.get(Document, int(text)) if text.isdigit() else None
+    document = session.get(Document, int(text)) if text.isdigit() and int(text) <= MAX_ROW_ID else None
     if document is None:
         document = session.exec(select(Document).where(Document.number_text == text)).first()
     if document is None:

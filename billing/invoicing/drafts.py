@@ -23,6 +23,7 @@ from sqlalchemy import delete, insert, text
 from sqlmodel import Session, SQLModel, col, select
 
 from billing.contracts.store import ContractInForce
+from billing.core.limits import AMOUNT_PLACES, MAX_DOCUMENT_AMOUNT, MAX_QUANTITY, number_problem
 from billing.core.periods import Period
 from billing.invoicing.documents import money_text
 from billing.invoicing.numbering import dialect_insert
@@ -55,6 +56,16 @@ LINE_BATCH = 1000  # rows per INSERT: 9 parameters each, well under PostgreSQL's
 LINE_COLUMNS = ("position", "charge", "type", "description", "quantity", "unit_price", "amount", "details")
 
 
+#: Why a contract got no draft (``CloseOutcome.reason``). Only ``already_issued`` is not a
+#: failure: the contract's invoice for the period is done. The others make a close partial.
+ALREADY_ISSUED = "already_issued"
+TERMS_INVALID = "terms_invalid"  # its stored terms no longer validate
+NOT_MEASURED = "not_measured"  # its outcomes could not be measured
+NOT_RATED = "not_rated"  # rating its terms failed
+OUT_OF_RANGE = "out_of_range"  # its invoice holds an amount no document may store
+NOT_STORED = "not_stored"  # writing its draft failed
+
+
 @dataclass(frozen=True)
 class CloseOutcome:
     contract: str
@@ -64,12 +75,19 @@ class CloseOutcome:
     currency: str | None = None
     number: str | None = None
     message: str = ""
+    reason: str | None = None  # why it was skipped (a code above)
+
+    @property
+    def failed(self) -> bool:
+        """Skipped because something went wrong (not because it is already invoiced)."""
+        return self.action == "skipped" and self.reason != ALREADY_ISSUED
 
     def as_json(self) -> dict[str, Any]:
         total = None if self.total is None or self.currency is None else money_text(self.total, self.currency)
         return {
             "contract": self.contract,
             "action": self.action,
+            "reason": self.reason,
             "document_id": self.document_id,
             "number": self.number,
             "currency": self.currency,
@@ -78,8 +96,16 @@ class CloseOutcome:
         }
 
 
+def skipped(contract: str, reason: str, message: str) -> CloseOutcome:
+    """A contract that got no draft, and why."""
+    return CloseOutcome(contract, "skipped", None, message=message, reason=reason)
+
+
 @dataclass
 class CloseResult:
+    """What a close did, contract by contract. ``partial`` when a contract could not be drafted
+    (``skipped_contracts`` says which and why); the CLI then exits with code 3."""
+
     period: Period
     data_as_of: int | None
     outcomes: list[CloseOutcome] = field(default_factory=list)
@@ -87,14 +113,46 @@ class CloseResult:
     def count(self, action: str) -> int:
         return sum(1 for outcome in self.outcomes if outcome.action == action)
 
+    @property
+    def failures(self) -> list[CloseOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.failed]
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failures)
+
     def as_json(self) -> dict[str, Any]:
         counts = {a: self.count(a) for a in ("created", "refreshed", "unchanged", "skipped")}
         return {
             "period": str(self.period),
             "data_as_of": self.data_as_of,
             **counts,
+            "partial": self.partial,
+            "skipped_contracts": [
+                {"contract": o.contract, "reason": o.reason, "message": o.message}
+                for o in self.outcomes
+                if o.action == "skipped"
+            ],
             "invoices": [outcome.as_json() for outcome in self.outcomes],
         }
+
+
+def storable_problem(invoice: RatedInvoice) -> str | None:
+    """Why a rated invoice cannot be stored as a document (an amount, quantity or price beyond
+    ``billing.core.limits``), or None."""
+    figures = [("subtotal", invoice.subtotal), ("tax", invoice.tax), ("total", invoice.total)]
+    for line in invoice.lines:
+        figures.append((f"line {line.charge} amount", line.amount))
+    for name, value in figures:
+        problem = number_problem(value, maximum=MAX_DOCUMENT_AMOUNT, places=AMOUNT_PLACES)
+        if problem:
+            return f"{name} {problem}"
+    for line in invoice.lines:
+        for name, figure in (("quantity", line.quantity), ("unit price", line.unit_price)):
+            problem = None if figure is None else number_problem(figure, maximum=MAX_QUANTITY)
+            if problem:
+                return f"line {line.charge} {name} {problem}"
+    return None
 
 
 def store_draft(
@@ -145,6 +203,7 @@ def store_chunk(
                 document.currency,
                 document.number_text,
                 f"already {document.status} as {document.number_text}",
+                ALREADY_ISSUED,
             )
         elif draft.same_as(document, stored.get(document.id, [])):
             outcomes[contract_id] = draft.outcome("unchanged", document.id)

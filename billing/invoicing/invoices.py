@@ -2,137 +2,52 @@
 
 Transactions (this is the service layer):
 
-- ``close_period`` rates every active contract in one read (the KPI queries are batched),
-  then writes the drafts in transactions of up to ``CHUNK`` contracts. A contract is never
-  split across transactions, so a crash mid-run leaves every draft either fully refreshed
-  or as it was, never half-written; a rerun finishes the job. Why chunks: a transaction
-  per contract costs a commit (and on SQLite a connection) each, which made storing a
-  thousand drafts take tens of seconds here; one transaction for the whole month would
-  hold the write lock (SQLite) and the draft rows (PostgreSQL) for the whole close and lose
-  everything on one failure. A chunk keeps locks short and loses at most one chunk.
+- ``close_period`` (``billing.invoicing.closing``, re-exported here) rates every active
+  contract and writes the drafts in chunks; one contract never stops the month.
 - ``issue`` locks the document row, takes the next number of its series and flips the
-  status in one transaction: a rollback gives the number back.
+  status in one transaction: a rollback gives the number back. The issue date follows
+  ``billing.invoicing.dating``.
 - ``void`` keeps the number and records why.
-
-Two ``close`` runs at once cannot duplicate a draft: see ``billing.invoicing.drafts``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pendulum
 from sqlalchemy import Engine
-from sqlmodel import Session, col, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from billing.collection import outbox as collection
-from billing.contracts.store import ContractInForce, active_contracts
 from billing.contracts.terms import ContractTerms
+from billing.core.limits import DESCRIPTION
 from billing.core.periods import Period
+from billing.invoicing.closing import CHUNK, close_period, invoiced_contracts, latest_batch, store_drafts
+from billing.invoicing.dating import correction_problem, request_problem, series_problem
 from billing.invoicing.documents import ISSUED, DocumentConflict, lock_document, money_text, notes_total, terms_of
-from billing.invoicing.drafts import CloseOutcome, CloseResult, jsonable, store_chunk, store_draft
-from billing.invoicing.numbering import take_number
-from billing.rating.lines import RatedInvoice
+from billing.invoicing.drafts import CloseOutcome, CloseResult, jsonable, store_draft
+from billing.invoicing.notes import ADJUSTMENT, charge_amounts, check_charge_room
+from billing.invoicing.numbering import confirm_number, last_issue_date, take_number
 from billing.storage.audit import record
 from billing.storage.db import reading, transaction
-from billing.storage.models import Contract, Document, ImportBatch, utcnow
-
-Progress = Callable[[int, int, str], None]
-#: Contracts whose drafts are written in one transaction (see the module docstring).
-CHUNK = 100
-
-
-# -- close ---------------------------------------------------------------------------------
-
-
-def close_period(
-    engine: Engine, period: Period, actor: str, now: datetime, on_progress: Progress | None = None
-) -> CloseResult:
-    """Rate every active contract for ``period`` and store one draft invoice each.
-
-    Everything is read in one snapshot, so the newest import batch it records
-    (``data_as_of``) is exactly the data the drafts were measured on, even while imports
-    run; the stored repeat-contact facts are used (the as-of recomputation gives the same
-    numbers at three times the cost). Contracts already invoiced (issued or paid) for the
-    period are skipped and reported."""
-    from billing.rating.service import rate_contracts
-
-    with reading(engine, snapshot=True) as session:
-        data_as_of = latest_batch(session)
-        items = active_contracts(session, period)
-        invoiced = invoiced_contracts(session, period)
-        skipped = [item for item in items if item.contract_id in invoiced]
-        to_rate = [item for item in items if item.contract_id not in invoiced]
-        rated = rate_contracts(session, to_rate, period)
-    result = store_drafts(engine, period, rated, actor, now, data_as_of, on_progress)
-    for item in skipped:
-        done = invoiced[item.contract_id]
-        result.outcomes.append(
-            CloseOutcome(
-                item.terms.code,
-                "skipped",
-                done.id,
-                done.total,
-                done.currency,
-                done.number_text,
-                f"already {done.status} as {done.number_text}",
-            )
-        )
-    result.outcomes.sort(key=lambda outcome: outcome.contract)
-    return result
-
-
-def store_drafts(
-    engine: Engine,
-    period: Period,
-    rated: list[tuple[ContractInForce, RatedInvoice]],
-    actor: str,
-    now: datetime,
-    data_as_of: int | None = None,
-    on_progress: Progress | None = None,
-    chunk: int = CHUNK,
-) -> CloseResult:
-    """Store rated invoices as drafts, ``chunk`` contracts per transaction."""
-    result = CloseResult(period, data_as_of)
-    for start in range(0, len(rated), chunk):
-        with transaction(engine) as session:
-            written = store_chunk(session, rated[start : start + chunk], actor, now, data_as_of)
-        result.outcomes.extend(written)
-        if on_progress:
-            for done, outcome in enumerate(written, start=start + 1):
-                on_progress(done, len(rated), outcome.contract)
-    return result
-
-
-def latest_batch(session: Session) -> int | None:
-    """The newest import batch: the data a close or a measurement is as of."""
-    return session.exec(select(func.max(ImportBatch.id))).one()
-
-
-def invoiced_contracts(session: Session, period: Period) -> dict[int, Document]:
-    """Contracts with an issued or paid invoice for the period, and that invoice."""
-    rows = session.exec(
-        select(Document).where(
-            Document.kind == "invoice", Document.period == str(period), col(Document.status).in_(ISSUED)
-        )
-    ).all()
-    return {document.contract_id: document for document in rows}
-
+from billing.storage.models import Contract, Document, utcnow
 
 # -- issue and void --------------------------------------------------------------------------
 
 
-def issue(engine: Engine, document_id: int, actor: str, today: date) -> Document:
+def issue(engine: Engine, document_id: int, actor: str, today: date, now: datetime | None = None) -> Document:
     """Give a draft the next number of its series and freeze it.
 
     ``today`` is the issue date; an aware ``datetime`` is converted to the contract's time
-    zone first (and becomes ``issued_at``). A document that is not a draft is refused with
+    zone first (and becomes ``issued_at``). ``now`` is the current instant (default: the
+    clock): no document is dated after its date in the contract's zone. The date rules are
+    ``billing.invoicing.dating``'s. A document that is not a draft is refused with
     ``DocumentConflict``, so two concurrent issues of one draft give one number and one
     conflict. A credit note must still fit within what its invoice has left to credit."""
     with transaction(engine) as session:
-        return issue_in(session, document_id, actor, today)
+        return issue_in(session, document_id, actor, today, now)
 
 
 @dataclass
@@ -141,11 +56,18 @@ class IssueBatch:
     refused: list[tuple[int, str]] = field(default_factory=list)
 
 
-def issue_many(engine: Engine, document_ids: list[int], actor: str, today: date, chunk: int = CHUNK) -> IssueBatch:
+def issue_many(
+    engine: Engine,
+    document_ids: list[int],
+    actor: str,
+    today: date,
+    chunk: int = CHUNK,
+    now: datetime | None = None,
+) -> IssueBatch:
     """Issue many drafts, ``chunk`` per transaction, each inside its own savepoint: a refused
-    document rolls back alone (its number too, so the series stays gapless) and the rest go
-    on. Documents are taken in (series, id) order, so two batches running at once queue
-    instead of deadlocking."""
+    document (a conflict, a date its rules refuse, a change the database refuses) rolls back
+    alone (its number too, so the series stays gapless) and the rest go on. Documents are
+    taken in (series, id) order, so two batches running at once queue instead of deadlocking."""
     with reading(engine) as session:
         rows = session.exec(select(Document.id, Document.series).where(col(Document.id).in_(document_ids))).all()
     series = {document_id: name for document_id, name in rows}
@@ -156,13 +78,15 @@ def issue_many(engine: Engine, document_ids: list[int], actor: str, today: date,
             for document_id in ordered[start : start + chunk]:
                 try:
                     with session.begin_nested():
-                        batch.issued.append(issue_in(session, document_id, actor, today))
-                except (DocumentConflict, LookupError) as refusal:
+                        batch.issued.append(issue_in(session, document_id, actor, today, now))
+                except (DocumentConflict, LookupError, ValueError) as refusal:
                     batch.refused.append((document_id, str(refusal)))
+                except IntegrityError as refusal:
+                    batch.refused.append((document_id, f"document {document_id}: {refused_by_database(refusal)}"))
     return batch
 
 
-def issue_in(session: Session, document_id: int, actor: str, today: date) -> Document:
+def issue_in(session: Session, document_id: int, actor: str, today: date, now: datetime | None = None) -> Document:
     """``issue`` inside the caller's transaction."""
     document = lock_document(session, document_id)
     if document.status != "draft":
@@ -172,10 +96,25 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
             + ": only a draft can be issued"
         )
     terms = terms_of(session, document)
-    if document.corrects_id is not None:
-        _check_correction(session, document)
-    issue_date, issued_at = _local_day(today, terms)
+    invoice = _check_correction(session, document) if document.corrects_id is not None else None
+    if invoice is not None and document.total <= 0:
+        raise DocumentConflict(
+            f"{document.kind.replace('_', ' ')} {document_id} is worth {money_text(document.total, document.currency)} "
+            f"{document.currency}: a note that corrects nothing does not take a number (void it)"
+        )
+    at = now or utcnow()
+    issue_date, issued_at = _local_day(today, terms, at)
+    problem = request_problem(document.kind, document.period, issue_date, _local_date(at, terms), terms.timezone)
+    if problem:
+        raise ValueError(problem)
+    if invoice is not None:
+        problem = correction_problem(document.kind, issue_date, invoice.number_text, invoice.issue_date)
+        if problem:
+            raise DocumentConflict(problem)
     number, number_text = take_number(session, document.series)
+    problem = series_problem(number_text, issue_date, last_issue_date(session, document.series, number))
+    if problem:
+        raise DocumentConflict(problem)
     document.number, document.number_text = number, number_text
     document.status = "issued"
     document.issue_date = issue_date
@@ -183,6 +122,7 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
     document.issued_at = issued_at
     session.add(document)
     session.flush()
+    confirm_number(session, document.series, number)
     # Collection starts in the same transaction: the document cannot be issued without its
     # Stripe push queued, nor queued without being issued (the outbox pattern).
     collection.enqueue(session, document)
@@ -198,8 +138,15 @@ def issue_in(session: Session, document_id: int, actor: str, today: date) -> Doc
     return document
 
 
-def _check_correction(session: Session, note: Document) -> None:
-    """Under the invoice's lock: it is still issued, and credits stay within its total."""
+def refused_by_database(error: IntegrityError) -> str:
+    """The one-line reason a database trigger or constraint gave for refusing a change."""
+    reason = str(getattr(error, "orig", None) or error).strip()
+    return "refused by the database: " + (reason.splitlines()[0] if reason else type(error).__name__)
+
+
+def _check_correction(session: Session, note: Document) -> Document:
+    """Under the invoice's lock: it is still issued, and credits stay within its total.
+    Returns the invoice."""
     assert note.corrects_id is not None
     invoice = lock_document(session, note.corrects_id)
     if invoice.status not in ISSUED:
@@ -213,13 +160,21 @@ def _check_correction(session: Session, note: Document) -> None:
                 f"{invoice.number_text} has left ({money_text(invoice.total - credited, code)} of "
                 f"{money_text(invoice.total, code)} {code})"
             )
+        own = charge_amounts(session, [note.id] if note.id is not None else [])
+        own.pop(ADJUSTMENT, None)
+        check_charge_room(session, invoice, own, ISSUED)
+    return invoice
 
 
-def _local_day(today: date, terms: ContractTerms) -> tuple[date, datetime]:
+def _local_day(today: date, terms: ContractTerms, now: datetime) -> tuple[date, datetime]:
     if isinstance(today, datetime):
-        local = pendulum.instance(today).in_timezone(terms.timezone)
-        return date(local.year, local.month, local.day), today
-    return today, utcnow()
+        return _local_date(today, terms), today
+    return today, now
+
+
+def _local_date(instant: datetime, terms: ContractTerms) -> date:
+    local = pendulum.instance(instant).in_timezone(terms.timezone)
+    return date(local.year, local.month, local.day)
 
 
 def void(engine: Engine, document_id: int, reason: str, actor: str, now: datetime | None = None) -> Document:
@@ -229,6 +184,9 @@ def void(engine: Engine, document_id: int, reason: str, actor: str, now: datetim
     invoice that still has notes correcting it that are not void (void those first)."""
     if not reason or not reason.strip():
         raise ValueError("a reason is required to void a document")
+    problem = DESCRIPTION.problem(reason.strip())
+    if problem:
+        raise ValueError(f"the reason: {problem}")
     at = now or utcnow()
     with transaction(engine) as session:
         document = lock_document(session, document_id)

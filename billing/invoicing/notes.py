@@ -2,10 +2,19 @@
 
 A note is created as a draft (``create_note``) and issued through ``billing.invoicing.invoices.issue``
 like an invoice, in the contract's ``credit_note_series`` or ``debit_note_series``. Line
-amounts are positive: what is credited (or debited) before tax; tax follows at the invoice's
-rate, rounded once in the contract's mode. The credit notes of an invoice that are not void
-never add up to more than the invoice total: checked here under the invoice's lock, and
-again when a note is issued.
+amounts are positive: what is credited (or debited) before tax, at most
+``billing.core.limits.MAX_AMOUNT``; tax follows at the invoice's rate, rounded once in the
+contract's mode. Checked here under the invoice's lock, and again when a note is issued:
+
+- a note line (and so a note) worth nothing once rounded to the currency's minor unit
+  (``0.001`` PEN, ``0.4`` JPY) is refused: a legal number is never spent on nothing;
+- the credit notes of an invoice that are not void never add up to more than its total;
+- a credit line against one of the invoice's charges never exceeds what that charge billed
+  (the sum of the invoice's lines for it, plus issued debit notes on it) less what credit
+  notes already take off it. At creation the credit notes counted are those not void (issued
+  *and* drafts, so two drafts cannot together promise more than was billed); at issue, the
+  issued ones (a draft that is never issued blocks nothing for good). An ``adjustment`` line
+  corrects the invoice as a whole and is bounded by its total only.
 """
 
 from __future__ import annotations
@@ -16,9 +25,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, insert
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from billing.core.currencies import currency
+from billing.core.limits import DESCRIPTION, number_problem
 from billing.core.money import RoundingMode, percent_of, round_amount, to_decimal
 from billing.invoicing.documents import (
     ISSUED,
@@ -50,8 +60,11 @@ class NoteLine:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "amount", to_decimal(self.amount))
-        if self.amount <= 0:
+        if not self.amount.is_finite() or self.amount <= 0:
             raise ValueError(f"line {self.charge}: the amount must be positive, got {self.amount}")
+        problem = number_problem(self.amount)
+        if problem:
+            raise ValueError(f"line {self.charge}: the amount {problem}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,9 @@ def create_note(
         raise ValueError(f"a note is one of {', '.join(KINDS)}, not {kind!r}")
     if not reason or not reason.strip():
         raise ValueError("a note needs a reason")
+    problem = DESCRIPTION.problem(reason.strip())
+    if problem:
+        raise ValueError(f"the reason: {problem}")
     if not lines:
         raise ValueError("a note needs at least one line")
     at = now or utcnow()
@@ -124,7 +140,9 @@ def create_note(
             currency(invoice.currency).minor_units,
             RoundingMode(invoice.rounding),
         )
+        _check_worth(invoice, lines, totals)
         if kind == "credit_note":
+            check_charge_room(session, invoice, _by_charge(lines, totals), NOT_VOID)
             _check_credit_room(session, invoice, totals.total)
         series = terms.invoicing.credit_note_series if kind == "credit_note" else terms.invoicing.debit_note_series
         note = Document(
@@ -183,6 +201,61 @@ def _check_credit_room(session: Session, invoice: Document, total: Decimal) -> N
             f"{money_text(credited, code)} of {money_text(invoice.total, code)} {code} "
             "is already credited or pending in draft notes"
         )
+
+
+def _check_worth(invoice: Document, lines: list[NoteLine], totals: NoteTotals) -> None:
+    code = invoice.currency
+    for line, amount in zip(lines, totals.amounts, strict=True):
+        if amount <= 0:
+            smallest = Decimal(1).scaleb(-currency(code).minor_units)
+            raise ValueError(
+                f"line {line.charge}: {line.amount} rounds to {money_text(amount, code)} {code}: a note line is "
+                f"worth at least {money_text(smallest, code)} {code}, so a legal number is never spent on nothing"
+            )
+
+
+def _by_charge(lines: list[NoteLine], totals: NoteTotals) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for line, amount in zip(lines, totals.amounts, strict=True):
+        if line.charge != ADJUSTMENT:
+            out[line.charge] = out.get(line.charge, Decimal(0)) + amount
+    return out
+
+
+def charge_amounts(session: Session, document_ids: list[int] | None, where: Any = None) -> dict[str, Decimal]:
+    """Per charge, the sum of the line amounts of the given documents (or of those ``where`` selects)."""
+    query = select(DocumentLine.charge, func.sum(DocumentLine.amount)).join(
+        Document, col(Document.id) == DocumentLine.document_id
+    )
+    query = query.where(col(Document.id).in_(document_ids)) if document_ids is not None else query.where(where)
+    return {charge: Decimal(total) for charge, total in session.exec(query.group_by(DocumentLine.charge)).all()}
+
+
+def check_charge_room(
+    session: Session, invoice: Document, credit: dict[str, Decimal], statuses: tuple[str, ...]
+) -> None:
+    """Refuse a credit of ``credit`` (per charge, before tax) that would take more off a charge of
+    ``invoice`` than it billed plus issued debits, less the credit notes in ``statuses``."""
+    if not credit:
+        return
+    assert invoice.id is not None
+    billed = charge_amounts(session, [invoice.id])
+    notes = (col(Document.corrects_id) == invoice.id) & col(Document.status).in_(statuses)
+    debited = charge_amounts(
+        session, None, notes & (col(Document.kind) == "debit_note") & col(Document.status).in_(ISSUED)
+    )
+    credited = charge_amounts(session, None, notes & (col(Document.kind) == "credit_note"))
+    code = invoice.currency
+    for charge, amount in sorted(credit.items()):
+        room = billed.get(charge, Decimal(0)) + debited.get(charge, Decimal(0)) - credited.get(charge, Decimal(0))
+        if amount > room:
+            raise DocumentConflict(
+                f"a credit of {money_text(amount, code)} {code} on {charge!r} would exceed what invoice "
+                f"{invoice.number_text} billed for it: {money_text(max(room, Decimal(0)), code)} {code} left "
+                f"(billed {money_text(billed.get(charge, Decimal(0)), code)}, debited "
+                f"{money_text(debited.get(charge, Decimal(0)), code)}, already credited or pending "
+                f"{money_text(credited.get(charge, Decimal(0)), code)})"
+            )
 
 
 def _write_lines(

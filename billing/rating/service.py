@@ -9,6 +9,8 @@ the terms in force then: its own resolution rule and service-level thresholds), 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import DecimalException
 
 from sqlmodel import Session, col, select
 
@@ -46,6 +48,70 @@ def rate_contracts(
     """Rate many contracts for one period with a single measurement of everything they need."""
     found = histories(session, items, period, as_of_batch)
     return [(item, rate(period, found[item.contract_id])) for item in items]
+
+
+@dataclass(frozen=True)
+class Unrated:
+    """A contract that could not be rated: a stable ``reason`` code and a one-line message.
+    ``not_measured``: its terms or outcomes could not be read; ``not_rated``: rating failed."""
+
+    item: ContractInForce
+    reason: str
+    message: str
+
+
+def rate_each(
+    session: Session, items: list[ContractInForce], period: Period, as_of_batch: int | None = None
+) -> tuple[list[tuple[ContractInForce, RatedInvoice]], list[Unrated]]:
+    """``rate_contracts`` that isolates failures: a contract that cannot be measured or rated is
+    returned with why, and every other contract is rated. Measurement stays one batch while
+    nothing fails; a failing batch is split in halves (each inside a savepoint, so a failed
+    statement on PostgreSQL does not abort the read) until the failing contracts stand alone."""
+    found: dict[int, History] = {}
+    unrated: list[Unrated] = []
+    _measure_isolated(session, items, period, as_of_batch, found, unrated)
+    rated = []
+    for item in items:
+        if item.contract_id not in found:
+            continue
+        try:
+            rated.append((item, rate(period, found[item.contract_id])))
+        except Exception as exc:  # a contract's figures break rating (e.g. an amount no context holds)
+            unrated.append(Unrated(item, "not_rated", one_line(exc)))
+    return rated, unrated
+
+
+def _measure_isolated(
+    session: Session,
+    items: list[ContractInForce],
+    period: Period,
+    as_of_batch: int | None,
+    found: dict[int, History],
+    unrated: list[Unrated],
+) -> None:
+    if not items:
+        return
+    try:
+        with session.begin_nested():
+            found.update(histories(session, items, period, as_of_batch))
+        return
+    except Exception as exc:
+        if len(items) == 1:
+            unrated.append(Unrated(items[0], "not_measured", one_line(exc)))
+            return
+    half = len(items) // 2
+    _measure_isolated(session, items[:half], period, as_of_batch, found, unrated)
+    _measure_isolated(session, items[half:], period, as_of_batch, found, unrated)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line a person can act on."""
+    if isinstance(exc, DecimalException):
+        return f"a figure of the contract is beyond what exact arithmetic can hold ({type(exc).__name__})"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if text and isinstance(exc, ValueError | LookupError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def histories(

@@ -17,6 +17,9 @@ from billing.rating.lines import LineType, RatedInvoice, RatedLine, ServiceLevel
 from billing.storage.db import reading
 
 OCTOBER = Period(2026, 10)
+#: A contract start early enough for tests that draft many months up to OCTOBER (every
+#: invoice is dated after its month, and never in the future).
+EARLY_START = "2024-01-01"
 NOW = date(2026, 11, 3)
 
 CONTRACT = """
@@ -24,7 +27,7 @@ contract: {code}
 client: {{id: {client}, name: "Cliente {code}", locale: es_PE, tax_id: "20100047218"}}
 currency: PEN
 timezone: America/Lima
-start: 2026-01-01
+start: {start}
 tax: {{name: IGV, rate: "18"}}
 invoicing: {{series: {series}, credit_note_series: {credit_series}, debit_note_series: {debit_series},
             payment_terms_days: 30}}
@@ -45,11 +48,17 @@ def load_contract(
     series: str = "F001",
     credit_series: str = "FC01",
     debit_series: str = "FD01",
+    start: str = "2026-01-01",
 ) -> None:
     path = tmp_path / f"{code}.yaml"
     path.write_text(
         CONTRACT.format(
-            code=code, client=code.lower(), series=series, credit_series=credit_series, debit_series=debit_series
+            code=code,
+            client=code.lower(),
+            series=series,
+            credit_series=credit_series,
+            debit_series=debit_series,
+            start=start,
         )
     )
     load_contracts(engine, [path])

@@ -16,7 +16,7 @@ from billing.invoicing.documents import DocumentConflict, DocumentNotFound, find
 from billing.invoicing.invoices import issue, issue_many, store_drafts, void
 from billing.storage.db import reading
 from billing.storage.models import AuditEvent, Document, SeriesCounter
-from tests.invoicing.invoice_helpers import OCTOBER, draft, in_force, load_contract, rated
+from tests.invoicing.invoice_helpers import EARLY_START, OCTOBER, draft, in_force, load_contract, rated
 
 ISSUE_DAY = date(2026, 11, 3)
 
@@ -186,9 +186,9 @@ def test_issuing_a_batch_numbers_the_drafts_and_reports_each_refusal(db: Engine,
 
 
 def test_two_issuers_at_once_share_one_gapless_series_on_either_engine(db: Engine, tmp_path: Path) -> None:
-    load_contract(db, tmp_path, "ACME-1")
-    load_contract(db, tmp_path, "ACME-2")
-    batches = [[draft(db, code, 10, OCTOBER.shift(n)) for n in range(5)] for code in ("ACME-1", "ACME-2")]
+    load_contract(db, tmp_path, "ACME-1", start=EARLY_START)
+    load_contract(db, tmp_path, "ACME-2", start=EARLY_START)
+    batches = [[draft(db, code, 10, OCTOBER.shift(-n)) for n in range(5)] for code in ("ACME-1", "ACME-2")]
     start = threading.Barrier(2)
 
     def issue_all(ids: list[int]) -> list[str]:
