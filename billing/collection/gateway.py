@@ -17,10 +17,8 @@ Amounts are integers in the currency's minor units (PEN cents, JPY and CLP whole
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,7 +27,6 @@ if TYPE_CHECKING:
 # ``stripe`` is imported where it is used, not above: it is large, and every other command
 # (which imports this module through billing.collection.outbox) should start without it.
 
-WEBHOOK_TOLERANCE_SECONDS = 300
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
@@ -38,10 +35,6 @@ class GatewayError(Exception):
     ``customer_id`` is the client's Stripe customer when it was created before the failure."""
 
     customer_id: str | None = None
-
-
-class WebhookSignatureError(Exception):
-    """A webhook whose signature is missing, forged or outside the time tolerance."""
 
 
 @dataclass(frozen=True)
@@ -253,25 +246,3 @@ def _all(method: Any, params: dict[str, Any]) -> list[Any]:
 def _metadata(obj: Any) -> dict[str, Any]:
     metadata: dict[str, Any] = obj.to_dict().get("metadata") or {}
     return metadata
-
-
-def verify_webhook(
-    payload: bytes, signature_header: str | None, secret: str, now: datetime, tolerance: int = WEBHOOK_TOLERANCE_SECONDS
-) -> dict[str, Any]:
-    """The event, if Stripe signed ``payload`` with ``secret`` within ``tolerance`` seconds
-    of ``now`` (either side). Stripe's library checks the HMAC; the timestamp is checked
-    here against the ``now`` passed in, so the rule is testable without a clock."""
-    import stripe
-
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=None)
-        signed_at = int(dict(part.split("=", 1) for part in (signature_header or "").split(","))["t"])
-    except (stripe.SignatureVerificationError, KeyError, ValueError) as exc:
-        raise WebhookSignatureError(str(exc) or "bad signature") from exc
-    if abs(now.timestamp() - signed_at) > tolerance:
-        raise WebhookSignatureError(f"signature timestamp {signed_at} is outside the {tolerance} s tolerance")
-    try:
-        event: dict[str, Any] = json.loads(payload)
-    except ValueError as exc:
-        raise WebhookSignatureError(f"signed payload is not JSON: {exc}") from exc
-    return event

@@ -1,7 +1,7 @@
 """Stripe webhooks: a verified ``invoice.paid`` marks our document paid.
 
-The signature is checked by ``billing.collection.gateway`` (Stripe's own verification, with
-the time tolerance against the ``now`` passed in). Each event id is stored in
+The signature is checked strictly by ``billing.collection.signature`` (the timestamp
+that was signed is the one checked for freshness, against the ``now`` passed in). Each event id is stored in
 ``stripe_event`` in the same transaction as its effect, so a replayed event (Stripe
 retries, or an attacker resending a captured delivery) changes nothing. The payment's
 reference is the Stripe invoice id: ``invoice.paid`` and ``invoice.payment_succeeded``
@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from billing.collection.gateway import WebhookSignatureError, verify_webhook
 from billing.collection.outbox import from_minor_units
+from billing.collection.signature import WebhookSignatureError, verify_webhook
 from billing.storage import audit
 from billing.storage.db import transaction
 from billing.storage.models import Document, Payment, StripeEvent
@@ -48,8 +48,8 @@ def handle_webhook(
 ) -> WebhookResult:
     try:
         event = verify_webhook(payload, signature_header, secret, now)
-        event_id, event_type = str(event["id"]), str(event["type"])
-    except (WebhookSignatureError, KeyError, TypeError) as exc:
+        event_id, event_type = event["id"], event["type"]
+    except WebhookSignatureError as exc:
         return WebhookResult("refused", detail=str(exc))
     try:
         with transaction(engine) as session:

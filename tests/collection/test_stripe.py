@@ -25,7 +25,16 @@ from billing.collection import outbox as collection
 from billing.collection.gateway import Gateway, StripeSettings
 from billing.collection.webhooks import handle_webhook
 from billing.storage.db import make_engine, reading, transaction
-from billing.storage.models import AuditEvent, Client, Contract, Document, DocumentLine, Payment, StripeOutbox
+from billing.storage.models import (
+    AuditEvent,
+    Client,
+    Contract,
+    Document,
+    DocumentLine,
+    Payment,
+    StripeEvent,
+    StripeOutbox,
+)
 from tests.collection.stripe_server import StripeServer, sign, signed_event
 
 NOW = datetime(2026, 11, 5, 15, 0, tzinfo=UTC)
@@ -438,6 +447,30 @@ def test_forged_and_stale_webhooks_are_refused(db: Engine, server: StripeServer,
         )
     # inside the tolerance the same delivery is good
     assert handle_webhook(db, payload, sign(payload, SECRET, now - 299), SECRET, NOW).outcome == "paid"
+
+
+def test_a_stale_delivery_with_a_fresh_timestamp_appended_is_refused(
+    db: Engine, server: StripeServer, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed ten minutes ago, replayed now with ``,t=<now>`` appended: the freshness check read
+    the last ``t`` and the signature check the first, so it was answered 200 "paid"."""
+    document_id, event = paid_event(db, server, gateway)
+    app = FastAPI()
+    app.state.engine = db
+    app.include_router(api_stripe.router)
+    monkeypatch.setenv("BILLING_STRIPE_WEBHOOK_SECRET", SECRET)
+    now = int(time.time())
+    payload, captured = signed_event(event, SECRET, now - 600)
+
+    replayed = TestClient(app).post(
+        "/webhooks/stripe", content=payload, headers={"Stripe-Signature": f"{captured},t={now}"}
+    )
+
+    assert replayed.status_code == 400 and "more than one timestamp" in replayed.json()["detail"]
+    assert SECRET not in replayed.text and captured.split("v1=")[1] not in replayed.text
+    assert stored(db, document_id)[0].status == "issued" and payments(db) == []
+    with reading(db) as session:  # a refused delivery leaves no trace that would make Stripe's retry "replayed"
+        assert session.exec(select(func.count()).select_from(StripeEvent)).one() == 0
 
 
 def test_money_for_a_voided_invoice_is_flagged_not_applied(db: Engine, server: StripeServer, gateway: Gateway) -> None:
