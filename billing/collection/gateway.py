@@ -86,11 +86,53 @@ class InvoicePush:
 
 
 @dataclass(frozen=True)
+class PaidInvoice:
+    """What Stripe says was paid on one of its invoices (amount in minor units, time in
+    unix seconds), read from an event's invoice or from the invoice the push found."""
+
+    stripe_invoice_id: str
+    amount_paid: int
+    paid_at: int | None
+    payment_intent: str | None
+
+    @classmethod
+    def from_stripe(cls, invoice: Any) -> PaidInvoice | None:
+        """From a Stripe invoice as a dict; None when it names no invoice or is malformed."""
+        if not isinstance(invoice, dict) or not isinstance(invoice.get("id"), str) or not invoice["id"]:
+            return None
+        transitions = invoice.get("status_transitions")
+        paid_at = transitions.get("paid_at") if isinstance(transitions, dict) else None
+        intent = invoice.get("payment_intent")
+        try:
+            amount = int(invoice.get("amount_paid") or 0)
+            stamp = int(paid_at) if paid_at is not None else None
+        except (TypeError, ValueError):
+            return None
+        return cls(invoice["id"][:100], amount, stamp, intent if isinstance(intent, str) else None)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "invoice": self.stripe_invoice_id,
+            "amount_paid": self.amount_paid,
+            "paid_at": self.paid_at,
+            "payment_intent": self.payment_intent,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PaidInvoice:
+        return cls(data["invoice"], int(data["amount_paid"]), data.get("paid_at"), data.get("payment_intent"))
+
+
+@dataclass(frozen=True)
 class InvoicePushed:
+    """The Stripe invoice the push left (or found): ``paid`` when Stripe already says paid
+    (paid before the push learned its id, or a zero total that Stripe settles at once)."""
+
     customer_id: str
     invoice_id: str
     status: str
     total: int
+    paid: PaidInvoice | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +167,7 @@ class Gateway:
             elif invoice.status == "draft":
                 present = self._item_keys(invoice.id)
             else:
-                return InvoicePushed(customer_id, invoice.id, invoice.status, invoice.total)
+                return _pushed(customer_id, invoice)
             metadata = {"document_id": str(push.document_id), "number": push.number}
             for item in push.items:
                 if item.key in present:
@@ -151,7 +193,7 @@ class Gateway:
         except GatewayError as exc:
             exc.customer_id = customer_id  # worth keeping even though the push failed
             raise
-        return InvoicePushed(customer_id, finalized.id, finalized.status, finalized.total)
+        return _pushed(customer_id, finalized)
 
     def _create_customer(self, customer: Customer) -> str:
         params: dict[str, Any] = {"name": customer.name, "metadata": {"client_id": customer.client_id}}
@@ -220,6 +262,12 @@ class Gateway:
         if found.status != "void":
             _call(invoices.void_invoice, None, f"{number}:void", stripe_id)
         return stripe_id
+
+
+def _pushed(customer_id: str, invoice: Any) -> InvoicePushed:
+    """What the push learned of ``invoice``, its payment included when Stripe says paid."""
+    paid = PaidInvoice.from_stripe(invoice.to_dict()) if invoice.status == "paid" else None
+    return InvoicePushed(customer_id, invoice.id, invoice.status, invoice.total, paid)
 
 
 def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: Any) -> Any:

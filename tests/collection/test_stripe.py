@@ -1,13 +1,13 @@
 """Collection through Stripe: the real ``stripe`` library over HTTP against the local
-Stripe-compatible server in ``tests/stripe_server.py``, on SQLite and PostgreSQL."""
+Stripe-compatible server in ``tests/collection/stripe_server.py`` (fixtures ``server`` and
+``gateway`` in ``conftest.py``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -35,21 +35,8 @@ from billing.storage.models import (
     StripeEvent,
     StripeOutbox,
 )
+from tests.collection.conftest import NOW, SECRET
 from tests.collection.stripe_server import StripeServer, sign, signed_event
-
-NOW = datetime(2026, 11, 5, 15, 0, tzinfo=UTC)
-SECRET = "whsec_test_secret"
-
-
-@pytest.fixture
-def server() -> Iterator[StripeServer]:
-    with StripeServer(now=int(NOW.timestamp())) as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(server: StripeServer) -> Gateway:
-    return Gateway(StripeSettings(api_key=server.state.api_key, api_base=server.url, max_network_retries=0))
 
 
 def issue(
