@@ -46,7 +46,10 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
         description=(
             "Finance endpoints need a finance token; client endpoints a client-scoped token "
             "(`billing tokens create`). Send it as `Authorization: Bearer TOKEN`. Objects of another "
-            "client answer 404. Every POST that creates or changes money needs an `Idempotency-Key`."
+            "client answer 404. Every POST that creates or changes money needs an `Idempotency-Key`: "
+            "a retry with the same key and request replays the first answer; while the first request "
+            "is still running a retry gets 409. A request that died in flight (server killed) holds "
+            "its key for at most 60 seconds: after that a retry with the same request runs, once."
         ),
     )
     app.state.engine = engine
