@@ -15,7 +15,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
-from billing.api.routes import clients, contracts, documents, payments, portal
+from billing.api import logs
+from billing.api.routes import clients, contracts, documents, payments, portal, portal_login
 from billing.storage.db import database_url, get_engine
 
 #: Routers whose services come from other parts of the engine: (module, attribute).
@@ -53,6 +54,7 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
         ),
     )
     app.state.engine = engine
+    logs.install()  # whoever serves this app, its access log never shows a token
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next: Any) -> Any:
@@ -71,6 +73,7 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
                 app.dependency_overrides[module.webhook_engine] = lambda: engine
     for router in routers:
         app.include_router(router)
+    portal_login.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

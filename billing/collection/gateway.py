@@ -18,8 +18,10 @@ Amounts are integers in the currency's minor units (PEN cents, JPY and CLP whole
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from billing.core.redaction import redact
 
 if TYPE_CHECKING:
     import stripe
@@ -31,7 +33,8 @@ DEFAULT_API_BASE = "https://api.stripe.com"
 
 
 class GatewayError(Exception):
-    """Stripe refused or could not be reached; the message says why. Safe to retry.
+    """Stripe refused or could not be reached; the message says why (with any key or secret
+    in Stripe's answer masked: it is stored in the outbox and printed). Safe to retry.
     ``customer_id`` is the client's Stripe customer when it was created before the failure."""
 
     customer_id: str | None = None
@@ -39,9 +42,12 @@ class GatewayError(Exception):
 
 @dataclass(frozen=True)
 class StripeSettings:
-    api_key: str
+    """Where and how to reach Stripe. The secrets stay out of ``repr`` (and so out of any
+    traceback or log line that shows the settings)."""
+
+    api_key: str = field(repr=False)
     api_base: str = DEFAULT_API_BASE
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     max_network_retries: int = 2
 
     @classmethod
@@ -278,7 +284,7 @@ def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: An
         return method(*args, params=params, options=options)
     except stripe.StripeError as exc:
         detail = exc.user_message or str(exc) or type(exc).__name__
-        raise GatewayError(f"{type(exc).__name__}: {detail}") from exc
+        raise GatewayError(redact(f"{type(exc).__name__}: {detail}")) from exc
 
 
 def _all(method: Any, params: dict[str, Any]) -> list[Any]:
@@ -288,7 +294,7 @@ def _all(method: Any, params: dict[str, Any]) -> list[Any]:
     try:
         return list(_call(method, {**params, "limit": 100}, None).auto_paging_iter())
     except stripe.StripeError as exc:
-        raise GatewayError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        raise GatewayError(redact(f"{type(exc).__name__}: {exc.user_message or exc}")) from exc
 
 
 def _metadata(obj: Any) -> dict[str, Any]:

@@ -346,8 +346,12 @@ class _Handler(BaseHTTPRequestHandler):
             failure = stripe.take_failure(method, url.path)
             if failure is not None and not failure.lose_response:
                 return self._send(500, {"error": {"type": "api_error", "message": "injected failure"}})
-            if self.headers.get("Authorization") != f"Bearer {state.api_key}":
-                return self._send(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key."}})
+            presented = self.headers.get("Authorization") or ""
+            if presented != f"Bearer {state.api_key}":
+                # Stripe masks all but the last characters of a wrong key; this server repeats it
+                # whole, so a test can check that our messages never pass it on.
+                message = f"Invalid API Key provided: {presented.removeprefix('Bearer ')}"
+                return self._send(401, {"error": {"type": "invalid_request_error", "message": message}})
             replayed = False
             try:
                 if method == "POST" and key and key in state.saved:

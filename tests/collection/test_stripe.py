@@ -576,3 +576,30 @@ def test_deliveries_racing_each_other_record_one_payment(pg_only_url: str, serve
     assert sorted(outcomes).count("paid") == 1 and "refused" not in outcomes
     assert len(payments(engine)) == 1 and stored(engine, document_id)[0].status == "paid"
     engine.dispose()
+
+
+def test_a_wrong_api_key_never_reaches_the_outbox_the_output_or_a_repr(
+    db_url: str, db: Engine, server: StripeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local server repeats a wrong key whole in its 401 (Stripe shows its last
+    characters): the error stored in the outbox and printed by the commands masks it."""
+    issue(db, 1, "PEN", [("Fee", "100.00")], "18")
+    wrong = "sk_test_51WrongKeyDoNotLeakMe0123456789"
+    monkeypatch.setenv("BILLING_STRIPE_API_KEY", wrong)
+    monkeypatch.setenv("BILLING_STRIPE_API_BASE", server.url)
+    runner = CliRunner()
+
+    pushed = runner.invoke(app, ["--db", db_url, "stripe", "push"])
+    status = runner.invoke(app, ["--db", db_url, "stripe", "status", "--json"])
+
+    assert pushed.exit_code == 1 and "AuthenticationError" in pushed.output
+    assert "sk_test_***" in json.loads(status.output)["waiting"][0]["last_error"]
+    with reading(db) as session:
+        row = session.exec(select(StripeOutbox)).one()
+    for text in (
+        pushed.output,
+        status.output,
+        row.last_error or "",
+        repr(StripeSettings(wrong, webhook_secret=SECRET)),
+    ):
+        assert "WrongKeyDoNotLeakMe" not in text and SECRET not in text
