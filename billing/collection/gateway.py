@@ -201,6 +201,12 @@ class Gateway:
             raise
         return _pushed(customer_id, finalized)
 
+    def find_invoice(self, customer_id: str, number: str) -> InvoicePushed | None:
+        """The invoice an earlier push left in Stripe for document ``number`` (not void), if
+        any: a push whose answer was lost may have created, even finalized, it."""
+        invoice = self._find_invoice(customer_id, number)
+        return None if invoice is None else _pushed(customer_id, invoice)
+
     def _create_customer(self, customer: Customer) -> str:
         params: dict[str, Any] = {"name": customer.name, "metadata": {"client_id": customer.client_id}}
         if customer.email:
@@ -256,7 +262,10 @@ class Gateway:
         return str(note.id)
 
     def void(self, kind: str, stripe_id: str, number: str) -> str:
-        """Void a sent invoice (or credit note) whose document we voided; already void is fine."""
+        """Void a sent invoice (or credit note) whose document we voided; already void is fine.
+        A draft invoice (a push that never finalized) is deleted, as Stripe only voids finalized
+        ones. A paid invoice cannot be voided: its money was flagged for a person when the push
+        recorded it (``payment.unapplied``), and it is left as it is."""
         if kind == "credit_note":
             notes = self.client.v1.credit_notes
             found = _call(notes.retrieve, None, None, stripe_id)
@@ -265,7 +274,9 @@ class Gateway:
             return stripe_id
         invoices = self.client.v1.invoices
         found = _call(invoices.retrieve, None, None, stripe_id)
-        if found.status != "void":
+        if found.status == "draft":
+            _call(invoices.delete, None, None, stripe_id)
+        elif found.status in ("open", "uncollectible"):
             _call(invoices.void_invoice, None, f"{number}:void", stripe_id)
         return stripe_id
 

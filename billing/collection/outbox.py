@@ -226,7 +226,7 @@ def _perform(
     if row.operation == VOID:
         return _void(session, gateway, document)
     if document.status == "void":
-        return None
+        return _left_in_stripe(session, gateway, row, document, client, now, actor)
     lines = list(
         session.exec(
             select(DocumentLine).where(DocumentLine.document_id == document.id).order_by(col(DocumentLine.position))
@@ -247,6 +247,24 @@ def _perform(
             raise NotReady(f"credit note {document.number_text} credits no invoice")
         return gateway.push_credit_note(credit_note_push(document, lines, invoice))
     raise NotReady(f"unknown operation {row.operation!r}")
+
+
+def _left_in_stripe(
+    session: Session, gateway: Gateway, row: StripeOutbox, document: Document, client: Client, now: datetime, actor: str
+) -> str | None:
+    """A document voided before its push completed. An earlier attempt whose answer was lost
+    may have left an invoice in Stripe (open, even paid): it is found and recorded, so the
+    queued void reaches it, and money paid on it is flagged for a person (not applied).
+    None when Stripe holds nothing for it (an invoice needs the customer we record)."""
+    if row.operation != PUSH_INVOICE or not client.stripe_customer_id or not document.number_text:
+        return None
+    found = gateway.find_invoice(client.stripe_customer_id, document.number_text)
+    if found is None:
+        return None
+    session.refresh(document, with_for_update=True)
+    document.stripe_invoice_id = found.invoice_id
+    settle_pushed(session, document, found.paid, now, actor)
+    return found.invoice_id
 
 
 def _void(session: Session, gateway: Gateway, document: Document) -> str | None:

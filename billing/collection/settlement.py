@@ -106,8 +106,8 @@ def apply_waiting(session: Session, document: Document, now: datetime, actor: st
 def settle_pushed(session: Session, document: Document, paid: PaidInvoice | None, now: datetime, actor: str) -> bool:
     """After the push recorded ``document.stripe_invoice_id`` (document locked): apply the
     events that waited for it, then Stripe's own status. True when the document is paid."""
-    apply_waiting(session, document, now, actor)
-    if paid is not None:
+    applied = apply_waiting(session, document, now, actor)
+    if paid is not None and not applied:  # a waiting event told of this same payment already
         apply_paid(session, document, paid, now, actor, {"stripe_status": "paid"})
     return document.status == "paid"
 

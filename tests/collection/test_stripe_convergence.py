@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from sqlmodel import select
 
 from billing.collection import outbox as collection
@@ -152,3 +152,72 @@ def _wait_for_a_lock_wait(engine: Engine) -> bool:
                 return True
         time.sleep(0.02)
     return False
+
+
+def document_of(engine: Engine, document_id: int) -> Document:
+    with reading(engine) as session:
+        document = session.get(Document, document_id)
+    assert document is not None
+    return document
+
+
+def void(engine: Engine, document_id: int) -> None:
+    """Void the document and queue its void, as the invoicing service does."""
+    with transaction(engine) as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id)  # type: ignore[arg-type]
+            .values(status="void", voided_at=NOW, void_reason="wrong period")
+        )
+        document = session.get(Document, document_id)
+        assert document is not None
+        collection.enqueue(session, document, collection.VOID)
+
+
+def test_an_invoice_a_lost_push_left_open_in_stripe_is_voided_there_with_its_document(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    """Voided before the push recorded it: the push used to skip it (nothing recorded, so
+    nothing to void) and the finalized invoice stayed open, payable, in Stripe."""
+    document_id = october_invoice(db)
+    server.fail_next("POST", r"/v1/invoices/[^/]+/finalize", lose_response=True)
+    collection.push(db, gateway, NOW)
+    void(db, document_id)
+
+    report = collection.push(db, gateway, NOW)
+
+    assert report.failed == [] and [r["operation"] for r in report.sent] == ["push_invoice", "void"]
+    [invoice] = server.objects("invoice")
+    assert invoice["status"] == "void" and document_of(db, document_id).stripe_invoice_id == invoice["id"]
+
+
+def test_a_draft_a_lost_push_left_is_deleted_when_its_document_is_voided(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    october_invoice(db)
+    server.fail_next("POST", r"/v1/invoices/[^/]+/finalize")  # the draft stays a draft
+    collection.push(db, gateway, NOW)
+    void(db, 1)
+
+    report = collection.push(db, gateway, NOW)
+
+    assert report.failed == [] and server.objects("invoice") == []
+
+
+def test_money_paid_on_an_invoice_whose_document_was_voided_first_is_flagged(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    document_id, event = paid_before_the_push_recorded_it(db, server, gateway)
+    assert handle_webhook(db, *signed_event(event, SECRET, T), SECRET, NOW).outcome == "waiting"
+    void(db, document_id)
+
+    report = collection.push(db, gateway, NOW)
+
+    assert report.failed == [] and payments(db) == []
+    document = document_of(db, document_id)
+    assert document.status == "void" and document.stripe_invoice_id == event["data"]["object"]["id"]
+    assert server.objects("invoice")[0]["status"] == "paid"  # Stripe cannot void it: a person refunds
+    with reading(db) as session:
+        flagged = session.exec(select(AuditEvent).where(AuditEvent.action == "payment.unapplied")).all()
+    assert [(f.data["amount"], f.data.get("event")) for f in flagged] == [("14011.91", event["id"])]
+    assert event_status(db, event["id"]) == "processed"
