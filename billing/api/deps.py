@@ -23,7 +23,7 @@ from billing.access import sessions
 from billing.access.tokens import Principal, authenticate
 from billing.storage.db import reading
 
-#: The session cookie (HttpOnly, SameSite=Lax, Secure over https; see routes/portal.py).
+#: The session cookie (HttpOnly, SameSite=Lax, Secure over https; see routes/portal_login.py).
 SESSION_COOKIE = "billing_session"
 #: The cookie that held the raw token before sessions: deleted whenever a browser signs in.
 OLD_TOKEN_COOKIE = "billing_token"
@@ -151,8 +151,8 @@ def portal_caller(
     token: PortalTokenQuery = None,
 ) -> Principal:
     """A portal page's caller: ``?token=`` signs in (exchanged for a session, then a redirect
-    without it), else the session cookie, else ``Authorization: Bearer`` (a program reading
-    the portal; 401 when that token is bad). No live session: the sign-in page."""
+    without it), else ``Authorization: Bearer`` (a program reading the portal; 401 when that
+    token is bad), else the session cookie. Neither: the sign-in page."""
     if token is not None:
         principal = client_principal(engine, token)
         if principal is None:
