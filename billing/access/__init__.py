@@ -1,3 +1,4 @@
-"""Access: API tokens (finance or client-scoped), stored as hashes only.
+"""Access: API tokens (finance or client-scoped) and the browser sessions opened with them
+(``sessions``), both stored as hashes only.
 
-Owns ``api_token``. Used by the HTTP edge and the ``billing tokens`` commands."""
+Owns ``api_token`` and ``portal_session``. Used by the HTTP edge and the ``billing tokens`` commands."""

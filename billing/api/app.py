@@ -15,7 +15,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
-from billing.api.routes import clients, contracts, documents, payments, portal
+from billing.api import logs
+from billing.api.routes import clients, contracts, documents, payments, portal, portal_login
 from billing.storage.db import database_url, get_engine
 
 #: Routers whose services come from other parts of the engine: (module, attribute).
@@ -46,10 +47,14 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
         description=(
             "Finance endpoints need a finance token; client endpoints a client-scoped token "
             "(`billing tokens create`). Send it as `Authorization: Bearer TOKEN`. Objects of another "
-            "client answer 404. Every POST that creates or changes money needs an `Idempotency-Key`."
+            "client answer 404. Every POST that creates or changes money needs an `Idempotency-Key`: "
+            "a retry with the same key and request replays the first answer; while the first request "
+            "is still running a retry gets 409. A request that died in flight (server killed) holds "
+            "its key for at most 60 seconds: after that a retry with the same request runs, once."
         ),
     )
     app.state.engine = engine
+    logs.install()  # whoever serves this app, its access log never shows a token
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next: Any) -> Any:
@@ -68,6 +73,7 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
                 app.dependency_overrides[module.webhook_engine] = lambda: engine
     for router in routers:
         app.include_router(router)
+    portal_login.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

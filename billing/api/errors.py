@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from fastapi import HTTPException, status
 from sqlalchemy.exc import IntegrityError
 
+from billing.core.periods import Period
 from billing.core.problems import ProblemsError
 
 
@@ -30,3 +31,11 @@ def service_errors(conflicts: tuple[type[Exception], ...] = ()) -> Iterator[None
         ) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+def period_of(text: str) -> Period:
+    """A month from a request (``YYYY-MM`` within the engine's years), or a 422 naming it."""
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

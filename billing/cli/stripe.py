@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
             print_json(report.as_json())
         else:
             for row in report.sent:
-                console.print(f"sent {row['document']} {row['operation']} -> {row['stripe_id']}", highlight=False)
+                paid = " (paid in Stripe: marked paid)" if row.get("document_status") == "paid" else ""
+                console.print(f"sent {row['document']} {row['operation']} -> {row['stripe_id']}{paid}", highlight=False)
             for row in report.skipped:
                 console.print(f"skipped {row['document']} {row['operation']}: voided before it reached Stripe")
             for row in report.failed:

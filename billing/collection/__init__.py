@@ -1,4 +1,4 @@
 """Collection through Stripe: the outbox (``outbox``), the only module that imports stripe
-(``gateway``), and verified webhooks (``webhooks``).
+(``gateway``), strict webhook signatures (``signature``) and verified webhooks (``webhooks``).
 
 Owns ``stripe_outbox`` and ``stripe_event``."""

@@ -17,11 +17,11 @@ Amounts are integers in the currency's minor units (PEN cents, JPY and CLP whole
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from billing.core.redaction import redact
 
 if TYPE_CHECKING:
     import stripe
@@ -29,26 +29,25 @@ if TYPE_CHECKING:
 # ``stripe`` is imported where it is used, not above: it is large, and every other command
 # (which imports this module through billing.collection.outbox) should start without it.
 
-WEBHOOK_TOLERANCE_SECONDS = 300
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
 class GatewayError(Exception):
-    """Stripe refused or could not be reached; the message says why. Safe to retry.
+    """Stripe refused or could not be reached; the message says why (with any key or secret
+    in Stripe's answer masked: it is stored in the outbox and printed). Safe to retry.
     ``customer_id`` is the client's Stripe customer when it was created before the failure."""
 
     customer_id: str | None = None
 
 
-class WebhookSignatureError(Exception):
-    """A webhook whose signature is missing, forged or outside the time tolerance."""
-
-
 @dataclass(frozen=True)
 class StripeSettings:
-    api_key: str
+    """Where and how to reach Stripe. The secrets stay out of ``repr`` (and so out of any
+    traceback or log line that shows the settings)."""
+
+    api_key: str = field(repr=False)
     api_base: str = DEFAULT_API_BASE
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     max_network_retries: int = 2
 
     @classmethod
@@ -93,11 +92,53 @@ class InvoicePush:
 
 
 @dataclass(frozen=True)
+class PaidInvoice:
+    """What Stripe says was paid on one of its invoices (amount in minor units, time in
+    unix seconds), read from an event's invoice or from the invoice the push found."""
+
+    stripe_invoice_id: str
+    amount_paid: int
+    paid_at: int | None
+    payment_intent: str | None
+
+    @classmethod
+    def from_stripe(cls, invoice: Any) -> PaidInvoice | None:
+        """From a Stripe invoice as a dict; None when it names no invoice or is malformed."""
+        if not isinstance(invoice, dict) or not isinstance(invoice.get("id"), str) or not invoice["id"]:
+            return None
+        transitions = invoice.get("status_transitions")
+        paid_at = transitions.get("paid_at") if isinstance(transitions, dict) else None
+        intent = invoice.get("payment_intent")
+        try:
+            amount = int(invoice.get("amount_paid") or 0)
+            stamp = int(paid_at) if paid_at is not None else None
+        except (TypeError, ValueError):
+            return None
+        return cls(invoice["id"][:100], amount, stamp, intent if isinstance(intent, str) else None)
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "invoice": self.stripe_invoice_id,
+            "amount_paid": self.amount_paid,
+            "paid_at": self.paid_at,
+            "payment_intent": self.payment_intent,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> PaidInvoice:
+        return cls(data["invoice"], int(data["amount_paid"]), data.get("paid_at"), data.get("payment_intent"))
+
+
+@dataclass(frozen=True)
 class InvoicePushed:
+    """The Stripe invoice the push left (or found): ``paid`` when Stripe already says paid
+    (paid before the push learned its id, or a zero total that Stripe settles at once)."""
+
     customer_id: str
     invoice_id: str
     status: str
     total: int
+    paid: PaidInvoice | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +173,7 @@ class Gateway:
             elif invoice.status == "draft":
                 present = self._item_keys(invoice.id)
             else:
-                return InvoicePushed(customer_id, invoice.id, invoice.status, invoice.total)
+                return _pushed(customer_id, invoice)
             metadata = {"document_id": str(push.document_id), "number": push.number}
             for item in push.items:
                 if item.key in present:
@@ -158,7 +199,13 @@ class Gateway:
         except GatewayError as exc:
             exc.customer_id = customer_id  # worth keeping even though the push failed
             raise
-        return InvoicePushed(customer_id, finalized.id, finalized.status, finalized.total)
+        return _pushed(customer_id, finalized)
+
+    def find_invoice(self, customer_id: str, number: str) -> InvoicePushed | None:
+        """The invoice an earlier push left in Stripe for document ``number`` (not void), if
+        any: a push whose answer was lost may have created, even finalized, it."""
+        invoice = self._find_invoice(customer_id, number)
+        return None if invoice is None else _pushed(customer_id, invoice)
 
     def _create_customer(self, customer: Customer) -> str:
         params: dict[str, Any] = {"name": customer.name, "metadata": {"client_id": customer.client_id}}
@@ -215,7 +262,10 @@ class Gateway:
         return str(note.id)
 
     def void(self, kind: str, stripe_id: str, number: str) -> str:
-        """Void a sent invoice (or credit note) whose document we voided; already void is fine."""
+        """Void a sent invoice (or credit note) whose document we voided; already void is fine.
+        A draft invoice (a push that never finalized) is deleted, as Stripe only voids finalized
+        ones. A paid invoice cannot be voided: its money was flagged for a person when the push
+        recorded it (``payment.unapplied``), and it is left as it is."""
         if kind == "credit_note":
             notes = self.client.v1.credit_notes
             found = _call(notes.retrieve, None, None, stripe_id)
@@ -224,9 +274,17 @@ class Gateway:
             return stripe_id
         invoices = self.client.v1.invoices
         found = _call(invoices.retrieve, None, None, stripe_id)
-        if found.status != "void":
+        if found.status == "draft":
+            _call(invoices.delete, None, None, stripe_id)
+        elif found.status in ("open", "uncollectible"):
             _call(invoices.void_invoice, None, f"{number}:void", stripe_id)
         return stripe_id
+
+
+def _pushed(customer_id: str, invoice: Any) -> InvoicePushed:
+    """What the push learned of ``invoice``, its payment included when Stripe says paid."""
+    paid = PaidInvoice.from_stripe(invoice.to_dict()) if invoice.status == "paid" else None
+    return InvoicePushed(customer_id, invoice.id, invoice.status, invoice.total, paid)
 
 
 def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: Any) -> Any:
@@ -237,7 +295,7 @@ def _call(method: Any, params: dict[str, Any] | None, key: str | None, *args: An
         return method(*args, params=params, options=options)
     except stripe.StripeError as exc:
         detail = exc.user_message or str(exc) or type(exc).__name__
-        raise GatewayError(f"{type(exc).__name__}: {detail}") from exc
+        raise GatewayError(redact(f"{type(exc).__name__}: {detail}")) from exc
 
 
 def _all(method: Any, params: dict[str, Any]) -> list[Any]:
@@ -247,31 +305,9 @@ def _all(method: Any, params: dict[str, Any]) -> list[Any]:
     try:
         return list(_call(method, {**params, "limit": 100}, None).auto_paging_iter())
     except stripe.StripeError as exc:
-        raise GatewayError(f"{type(exc).__name__}: {exc.user_message or exc}") from exc
+        raise GatewayError(redact(f"{type(exc).__name__}: {exc.user_message or exc}")) from exc
 
 
 def _metadata(obj: Any) -> dict[str, Any]:
     metadata: dict[str, Any] = obj.to_dict().get("metadata") or {}
     return metadata
-
-
-def verify_webhook(
-    payload: bytes, signature_header: str | None, secret: str, now: datetime, tolerance: int = WEBHOOK_TOLERANCE_SECONDS
-) -> dict[str, Any]:
-    """The event, if Stripe signed ``payload`` with ``secret`` within ``tolerance`` seconds
-    of ``now`` (either side). Stripe's library checks the HMAC; the timestamp is checked
-    here against the ``now`` passed in, so the rule is testable without a clock."""
-    import stripe
-
-    try:
-        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=None)
-        signed_at = int(dict(part.split("=", 1) for part in (signature_header or "").split(","))["t"])
-    except (stripe.SignatureVerificationError, KeyError, ValueError) as exc:
-        raise WebhookSignatureError(str(exc) or "bad signature") from exc
-    if abs(now.timestamp() - signed_at) > tolerance:
-        raise WebhookSignatureError(f"signature timestamp {signed_at} is outside the {tolerance} s tolerance")
-    try:
-        event: dict[str, Any] = json.loads(payload)
-    except ValueError as exc:
-        raise WebhookSignatureError(f"signed payload is not JSON: {exc}") from exc
-    return event

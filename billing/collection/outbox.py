@@ -4,7 +4,10 @@
 document), so a document is issued and queued together or not at all. ``push`` sends
 pending rows one at a time: each row is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 so several pushers never take the same row), sent through ``billing.collection.gateway``, and
-marked sent with the Stripe id in the same transaction. A failure leaves the row pending
+marked sent with the Stripe id in the same transaction; if Stripe already says the invoice is
+paid (paid before the push learned its id), or webhook events waited for that id, the
+document is marked paid in that transaction too (``billing.collection.settlement``). A
+failure leaves the row pending
 with its attempt count and last error; the next ``push`` retries it: the gateway's
 idempotency keys and look-ups make Stripe's side come out the same however often a
 document is sent.
@@ -30,6 +33,7 @@ from billing.collection.gateway import (
     InvoicePush,
     Item,
 )
+from billing.collection.settlement import settle_pushed
 from billing.core.currencies import currency
 from billing.storage import audit
 from billing.storage.db import transaction
@@ -97,10 +101,6 @@ def to_minor_units(amount: Decimal, code: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} {code} is not a whole number of minor units")
     return int(scaled)
-
-
-def from_minor_units(amount: int, code: str) -> Decimal:
-    return Decimal(amount).scaleb(-currency(code).minor_units)
 
 
 def invoice_push(document: Document, lines: list[DocumentLine], client: Client) -> InvoicePush:
@@ -205,7 +205,7 @@ def _send(session: Session, gateway: Gateway, row: StripeOutbox, now: datetime, 
     row.attempts += 1
     outcome: dict[str, Any] = {"document": document.number_text, "operation": row.operation, "attempts": row.attempts}
     try:
-        row.stripe_id = _perform(session, gateway, row, document, client)
+        row.stripe_id = _perform(session, gateway, row, document, client, now, actor)
     except (GatewayError, NotReady, ValueError) as exc:
         if isinstance(exc, GatewayError) and exc.customer_id:
             client.stripe_customer_id = exc.customer_id
@@ -215,16 +215,18 @@ def _send(session: Session, gateway: Gateway, row: StripeOutbox, now: datetime, 
     row.sent_at, row.last_error = now, None
     data = {"operation": row.operation, "stripe_id": row.stripe_id}
     audit.record(session, actor, f"stripe.{row.status}", "document", row.document_id, data, at=now)
-    return {**outcome, "status": row.status, "stripe_id": row.stripe_id}
+    return {**outcome, "status": row.status, "stripe_id": row.stripe_id, "document_status": document.status}
 
 
-def _perform(session: Session, gateway: Gateway, row: StripeOutbox, document: Document, client: Client) -> str | None:
+def _perform(
+    session: Session, gateway: Gateway, row: StripeOutbox, document: Document, client: Client, now: datetime, actor: str
+) -> str | None:
     """Send one row; the Stripe id it produced, or None when there is nothing to send (a
     document voided before it reached Stripe)."""
     if row.operation == VOID:
         return _void(session, gateway, document)
     if document.status == "void":
-        return None
+        return _left_in_stripe(session, gateway, row, document, client, now, actor)
     lines = list(
         session.exec(
             select(DocumentLine).where(DocumentLine.document_id == document.id).order_by(col(DocumentLine.position))
@@ -233,7 +235,11 @@ def _perform(session: Session, gateway: Gateway, row: StripeOutbox, document: Do
     if row.operation == PUSH_INVOICE:
         pushed = gateway.push_invoice(invoice_push(document, lines, client))
         client.stripe_customer_id = pushed.customer_id
+        # Lock the document before recording its Stripe id: a webhook about this invoice
+        # either committed before (its event waits and is applied here) or waits for us.
+        session.refresh(document, with_for_update=True)
         document.stripe_invoice_id = pushed.invoice_id
+        settle_pushed(session, document, pushed.paid, now, actor)
         return pushed.invoice_id
     if row.operation == PUSH_CREDIT_NOTE:
         invoice = session.get(Document, document.corrects_id) if document.corrects_id else None
@@ -241,6 +247,24 @@ def _perform(session: Session, gateway: Gateway, row: StripeOutbox, document: Do
             raise NotReady(f"credit note {document.number_text} credits no invoice")
         return gateway.push_credit_note(credit_note_push(document, lines, invoice))
     raise NotReady(f"unknown operation {row.operation!r}")
+
+
+def _left_in_stripe(
+    session: Session, gateway: Gateway, row: StripeOutbox, document: Document, client: Client, now: datetime, actor: str
+) -> str | None:
+    """A document voided before its push completed. An earlier attempt whose answer was lost
+    may have left an invoice in Stripe (open, even paid): it is found and recorded, so the
+    queued void reaches it, and money paid on it is flagged for a person (not applied).
+    None when Stripe holds nothing for it (an invoice needs the customer we record)."""
+    if row.operation != PUSH_INVOICE or not client.stripe_customer_id or not document.number_text:
+        return None
+    found = gateway.find_invoice(client.stripe_customer_id, document.number_text)
+    if found is None:
+        return None
+    session.refresh(document, with_for_update=True)
+    document.stripe_invoice_id = found.invoice_id
+    settle_pushed(session, document, found.paid, now, actor)
+    return found.invoice_id
 
 
 def _void(session: Session, gateway: Gateway, document: Document) -> str | None:

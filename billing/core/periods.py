@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pendulum
 
+from billing.core.limits import FIRST_DAY, LAST_DAY
+
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -32,10 +34,15 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
+        """A month a person wrote: ``YYYY-MM`` within the engine's years (``billing.core.limits``
+        FIRST_DAY .. LAST_DAY), so a range around it is still a range of real months."""
         match = _PERIOD_RE.match(str(text).strip())
         if not match:
-            raise ValueError(f"a period is written YYYY-MM, got {text!r}")
-        return cls(int(match.group(1)), int(match.group(2)))
+            raise ValueError(f"a period is written YYYY-MM, got {text[:20]!r}")
+        year, month = int(match.group(1)), int(match.group(2))
+        if not FIRST_DAY.year <= year <= LAST_DAY.year or not 1 <= month <= 12:
+            raise ValueError(f"a period is a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}, got {text!r}")
+        return cls(year, month)
 
     @classmethod
     def of_date(cls, day: date) -> Period:

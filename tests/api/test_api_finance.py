@@ -46,6 +46,16 @@ def test_unknown_contract_and_bad_period(client: TestClient, world: World) -> No
     assert client.get("/v1/contracts/ANDES-1/rate", params={"period": "2026-13"}, headers=headers).status_code == 422
     outside = client.get("/v1/contracts/ANDES-1/rate", params={"period": "2025-10"}, headers=headers)
     assert outside.status_code == 422 and "does not cover" in outside.text
+    # months outside the engine's years are a 422 on every route that takes one, never a 500
+    for month in ("0000-01", "9999-12"):
+        for path, params in (
+            ("/v1/contracts/ANDES-1/rate", {"period": month}),
+            ("/v1/contracts/ANDES-1/measure", {"period": month}),
+            ("/v1/clients/andes/statement", {"from": month}),
+            ("/v1/clients/andes/statement.pdf", {"to": month}),
+        ):
+            answer = client.get(path, params=params, headers=headers)
+            assert answer.status_code == 422, (path, month, answer.text)
 
 
 def test_close_then_issue_gives_the_next_number(client: TestClient, world: World) -> None:

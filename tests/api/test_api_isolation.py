@@ -1,7 +1,8 @@
 """Security: a client token tried against EVERY route with another client's ids.
 
 The routes are read from the application itself, so a route added later is checked too:
-each must either take a token (401 without one), refuse a client token (403 for finance
+each must either take a token (401 without one; a portal page redirects to its sign-in page
+instead), refuse a client token (403 for finance
 actions), or answer 404 for the other client's objects, whatever the way the id arrives
 (path, query parameter, PDF). A route with a parameter this test does not know fails the
 test until it is added here.
@@ -19,8 +20,14 @@ from billing.api.deps import caller, finance_caller, portal_caller
 from tests.api.api_client import client_fixture, world_fixture  # noqa: F401  (fixtures)
 from tests.api.api_world import World, bearer
 
-#: Routes that authenticate otherwise (Stripe signs its webhooks) or show nothing.
-PUBLIC = {("POST", "/webhooks/stripe"), ("GET", "/")}
+#: Routes that authenticate otherwise (Stripe signs its webhooks), sign in, or show nothing.
+PUBLIC = {
+    ("POST", "/webhooks/stripe"),
+    ("GET", "/"),
+    ("GET", "/portal/login"),
+    ("POST", "/portal/login"),
+    ("POST", "/portal/logout"),
+}
 
 
 def api_routes(app: Any) -> list[tuple[str, str, APIRoute]]:
@@ -107,8 +114,12 @@ def test_every_route_takes_a_token(client: TestClient, world: World) -> None:
         calls = calls_of(route)
         assert calls & {caller, portal_caller}, f"{method} {path} does not authenticate"
         request = request_for(method, path, route, world)
-        answer = client.request(**request, headers={"Idempotency-Key": "k-none"})
-        assert answer.status_code == 401, (method, path, answer.status_code)
+        answer = client.request(**request, headers={"Idempotency-Key": "k-none"}, follow_redirects=False)
+        if portal_caller in calls:  # a page: no session sends the browser to the sign-in page
+            assert answer.status_code == 303, (method, path, answer.status_code)
+            assert answer.headers["location"].startswith("/portal/login?next="), (method, path)
+        else:
+            assert answer.status_code == 401, (method, path, answer.status_code)
         revoked = client.request(**request, headers={**bearer(world.revoked_token), "Idempotency-Key": "k-rev"})
         assert revoked.status_code == 401, (method, path, revoked.status_code)
 

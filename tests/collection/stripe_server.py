@@ -8,8 +8,8 @@ exists. It implements only the endpoints ``billing.collection.gateway`` uses:
 
 - ``POST/GET /v1/customers``, ``GET /v1/customers/{id}``
 - ``POST/GET /v1/invoiceitems``, ``GET /v1/invoiceitems/{id}``
-- ``POST/GET /v1/invoices``, ``GET /v1/invoices/{id}``, ``POST /v1/invoices/{id}/finalize``,
-  ``POST /v1/invoices/{id}/void``
+- ``POST/GET /v1/invoices``, ``GET/DELETE /v1/invoices/{id}`` (delete: drafts only),
+  ``POST /v1/invoices/{id}/finalize``, ``POST /v1/invoices/{id}/void``
 - ``POST/GET /v1/credit_notes``, ``GET /v1/credit_notes/{id}``, ``POST /v1/credit_notes/{id}/void``
 
 Idempotency follows Stripe's documentation: a POST with an ``Idempotency-Key`` already seen
@@ -139,6 +139,7 @@ class Api:
             ("POST", r"/v1/invoices/(?P<id>[^/]+)/void", self.void_invoice),
             ("POST", r"/v1/credit_notes", self.create_credit_note),
             ("POST", r"/v1/credit_notes/(?P<id>[^/]+)/void", self.void_credit_note),
+            ("DELETE", r"/v1/invoices/(?P<id>[^/]+)", self.delete_invoice),
         ]
         for kind, prefix in (
             ("customer", "customers"),
@@ -262,6 +263,13 @@ class Api:
         invoice.update(status="void", amount_remaining=0, amount_due=0)
         return invoice
 
+    def delete_invoice(self, params: Json, match: Json) -> Json:
+        invoice = self.state.get("invoice", match["id"])
+        if invoice["status"] != "draft":
+            raise StripeError(400, "invalid_request_error", "You can only delete draft invoices.")
+        del self.state.table("invoice")[invoice["id"]]
+        return {"id": invoice["id"], "object": "invoice", "deleted": True}
+
     def void_credit_note(self, params: Json, match: Json) -> Json:
         note = self.state.get("credit_note", match["id"])
         if note["status"] == "void":
@@ -333,6 +341,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _handle(self, method: str) -> None:
         stripe = self.server.stripe
         url = urlsplit(self.path)
@@ -346,8 +357,12 @@ class _Handler(BaseHTTPRequestHandler):
             failure = stripe.take_failure(method, url.path)
             if failure is not None and not failure.lose_response:
                 return self._send(500, {"error": {"type": "api_error", "message": "injected failure"}})
-            if self.headers.get("Authorization") != f"Bearer {state.api_key}":
-                return self._send(401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key."}})
+            presented = self.headers.get("Authorization") or ""
+            if presented != f"Bearer {state.api_key}":
+                # Stripe masks all but the last characters of a wrong key; this server repeats it
+                # whole, so a test can check that our messages never pass it on.
+                message = f"Invalid API Key provided: {presented.removeprefix('Bearer ')}"
+                return self._send(401, {"error": {"type": "invalid_request_error", "message": message}})
             replayed = False
             try:
                 if method == "POST" and key and key in state.saved:

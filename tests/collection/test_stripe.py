@@ -1,13 +1,13 @@
 """Collection through Stripe: the real ``stripe`` library over HTTP against the local
-Stripe-compatible server in ``tests/stripe_server.py``, on SQLite and PostgreSQL."""
+Stripe-compatible server in ``tests/collection/stripe_server.py`` (fixtures ``server`` and
+``gateway`` in ``conftest.py``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,22 +25,18 @@ from billing.collection import outbox as collection
 from billing.collection.gateway import Gateway, StripeSettings
 from billing.collection.webhooks import handle_webhook
 from billing.storage.db import make_engine, reading, transaction
-from billing.storage.models import AuditEvent, Client, Contract, Document, DocumentLine, Payment, StripeOutbox
+from billing.storage.models import (
+    AuditEvent,
+    Client,
+    Contract,
+    Document,
+    DocumentLine,
+    Payment,
+    StripeEvent,
+    StripeOutbox,
+)
+from tests.collection.conftest import NOW, SECRET
 from tests.collection.stripe_server import StripeServer, sign, signed_event
-
-NOW = datetime(2026, 11, 5, 15, 0, tzinfo=UTC)
-SECRET = "whsec_test_secret"
-
-
-@pytest.fixture
-def server() -> Iterator[StripeServer]:
-    with StripeServer(now=int(NOW.timestamp())) as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(server: StripeServer) -> Gateway:
-    return Gateway(StripeSettings(api_key=server.state.api_key, api_base=server.url, max_network_retries=0))
 
 
 def issue(
@@ -440,6 +436,30 @@ def test_forged_and_stale_webhooks_are_refused(db: Engine, server: StripeServer,
     assert handle_webhook(db, payload, sign(payload, SECRET, now - 299), SECRET, NOW).outcome == "paid"
 
 
+def test_a_stale_delivery_with_a_fresh_timestamp_appended_is_refused(
+    db: Engine, server: StripeServer, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed ten minutes ago, replayed now with ``,t=<now>`` appended: the freshness check read
+    the last ``t`` and the signature check the first, so it was answered 200 "paid"."""
+    document_id, event = paid_event(db, server, gateway)
+    app = FastAPI()
+    app.state.engine = db
+    app.include_router(api_stripe.router)
+    monkeypatch.setenv("BILLING_STRIPE_WEBHOOK_SECRET", SECRET)
+    now = int(time.time())
+    payload, captured = signed_event(event, SECRET, now - 600)
+
+    replayed = TestClient(app).post(
+        "/webhooks/stripe", content=payload, headers={"Stripe-Signature": f"{captured},t={now}"}
+    )
+
+    assert replayed.status_code == 400 and "more than one timestamp" in replayed.json()["detail"]
+    assert SECRET not in replayed.text and captured.split("v1=")[1] not in replayed.text
+    assert stored(db, document_id)[0].status == "issued" and payments(db) == []
+    with reading(db) as session:  # a refused delivery leaves no trace that would make Stripe's retry "replayed"
+        assert session.exec(select(func.count()).select_from(StripeEvent)).one() == 0
+
+
 def test_money_for_a_voided_invoice_is_flagged_not_applied(db: Engine, server: StripeServer, gateway: Gateway) -> None:
     document_id, event = paid_event(db, server, gateway)
     void(db, document_id, queue=False)
@@ -556,3 +576,30 @@ def test_deliveries_racing_each_other_record_one_payment(pg_only_url: str, serve
     assert sorted(outcomes).count("paid") == 1 and "refused" not in outcomes
     assert len(payments(engine)) == 1 and stored(engine, document_id)[0].status == "paid"
     engine.dispose()
+
+
+def test_a_wrong_api_key_never_reaches_the_outbox_the_output_or_a_repr(
+    db_url: str, db: Engine, server: StripeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local server repeats a wrong key whole in its 401 (Stripe shows its last
+    characters): the error stored in the outbox and printed by the commands masks it."""
+    issue(db, 1, "PEN", [("Fee", "100.00")], "18")
+    wrong = "sk_test_51WrongKeyDoNotLeakMe0123456789"
+    monkeypatch.setenv("BILLING_STRIPE_API_KEY", wrong)
+    monkeypatch.setenv("BILLING_STRIPE_API_BASE", server.url)
+    runner = CliRunner()
+
+    pushed = runner.invoke(app, ["--db", db_url, "stripe", "push"])
+    status = runner.invoke(app, ["--db", db_url, "stripe", "status", "--json"])
+
+    assert pushed.exit_code == 1 and "AuthenticationError" in pushed.output
+    assert "sk_test_***" in json.loads(status.output)["waiting"][0]["last_error"]
+    with reading(db) as session:
+        row = session.exec(select(StripeOutbox)).one()
+    for text in (
+        pushed.output,
+        status.output,
+        row.last_error or "",
+        repr(StripeSettings(wrong, webhook_secret=SECRET)),
+    ):
+        assert "WrongKeyDoNotLeakMe" not in text and SECRET not in text

@@ -50,8 +50,8 @@ def test_client_reads_its_statement_opens_an_invoice_and_downloads_the_pdf(
         page = context.new_page()
         page.goto(f"{base}/portal?token={world.andes_token}&from=2026-09&to=2026-11")
         assert "token=" not in page.url and page.url.endswith("/portal?from=2026-09&to=2026-11")
-        cookie = next(c for c in context.cookies() if c["name"] == "billing_token")
-        assert cookie["httpOnly"]
+        cookie = next(c for c in context.cookies() if c["name"] == "billing_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and world.andes_token not in cookie["value"]
 
         assert page.locator("h1").inner_text() == "Estado de cuenta"
         assert page.locator("[data-closing]").inner_text() == f"S/{NBSP}17,110.00"

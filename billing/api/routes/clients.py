@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from billing.api.deps import Caller, SessionDep
+from billing.api.errors import period_of
 from billing.api.schemas import PERIOD_PATTERN, ClientPublic, ClientsPublic, StatementPublic
 from billing.api.scope import OwnedClient
 from billing.core.periods import Period
@@ -28,8 +29,8 @@ ToQuery = Annotated[str | None, Query(alias="to", pattern=PERIOD_PATTERN, descri
 
 def statement_range(first: str | None, last: str | None, today: datetime | None = None) -> tuple[Period, Period]:
     """The months asked for; by default the twelve months ending with the current one."""
-    end = Period.parse(last) if last else Period.of_date((today or datetime.now(UTC)).date())
-    start = Period.parse(first) if first else end.shift(-11)
+    end = period_of(last) if last else Period.of_date((today or datetime.now(UTC)).date())
+    start = period_of(first) if first else end.shift(-11)
     if start > end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "'from' must not be after 'to'")
     return start, end

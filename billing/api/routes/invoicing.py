@@ -12,12 +12,11 @@ from fastapi.responses import Response
 
 from billing.access.tokens import Principal
 from billing.api.deps import EngineDep, FinanceToken
-from billing.api.errors import service_errors
+from billing.api.errors import period_of, service_errors
 from billing.api.idempotency import Fingerprint, IdempotencyKey, run_once
 from billing.api.routes.documents import summary
 from billing.api.schemas import CloseRequest, CreditNoteCreate, DocumentSummary, IssueRequest, VoidRequest
 from billing.api.scope import DocumentId
-from billing.core.periods import Period
 from billing.invoicing import invoices, notes
 from billing.invoicing.documents import DocumentConflict
 from billing.storage.db import reading
@@ -45,7 +44,7 @@ def close(
 
     def action() -> tuple[int, object]:
         with service_errors(conflicts=(DocumentConflict,)):
-            result = invoices.close_period(engine, Period.parse(body.period), actor(principal), datetime.now(UTC))
+            result = invoices.close_period(engine, period_of(body.period), actor(principal), datetime.now(UTC))
         return status.HTTP_200_OK, result.as_json()
 
     return run_once(engine, principal, key, fingerprint, action)

@@ -1,19 +1,25 @@
 """The client portal: server-rendered pages opened with a client token.
 
-The first visit is ``/portal?token=...``: the token is checked, stored in an HttpOnly cookie
-and the browser is redirected to ``/portal`` so the secret leaves the address bar (and the
-history). Pages: the statement with its KPI trend chart, each document with its lines
-explained, and PDF downloads. Another client's document is 404 here as everywhere.
+Signing in: a link ``/portal?token=...`` (any portal page takes ``?token=``) or the sign-in
+form (``GET /portal/login``, ``POST /portal/login`` with the field ``token``). The token is
+checked and exchanged for a server-side session (``billing.access.sessions``: 8 hours after
+the last request, at most 24 hours, ended by revoking the token or ``POST /portal/logout``);
+the session's random secret goes in the cookie ``billing_session`` (HttpOnly, SameSite=Lax,
+Secure when the request came over https; ``billing serve --forwarded-allow-ips`` says which
+proxies' X-Forwarded-Proto to believe), and the browser is redirected (303) to the same
+address without the token, so it leaves the address bar and the history. A page asked for
+without a live session redirects to the sign-in page, which sends the browser back after.
+
+Pages: the statement with its KPI trend chart, each document with its lines explained, and
+PDF downloads. Another client's document is 404 here as everywhere.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
 
-from fastapi import APIRouter, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
-from billing.api.deps import COOKIE, PortalClient, SessionDep
+from billing.api.deps import PortalClient, SessionDep
 from billing.api.routes.clients import FromQuery, ToQuery, statement_range
 from billing.api.routes.documents import document_pdf_response
 from billing.api.scope import PortalDocument, find_client
@@ -24,22 +30,11 @@ from billing.statements.store import client_view, document_views, load_statement
 router = APIRouter(prefix="/portal", tags=["portal"])
 
 
-def _signed_in(request: Request) -> Response:
-    """Keep the token in an HttpOnly cookie and drop it from the address."""
-    token = request.query_params["token"]
-    rest = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
-    response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/", max_age=8 * 3600)
-    return response
-
-
 @router.get("", response_class=HTMLResponse)
 def statement_page(
-    request: Request, session: SessionDep, principal: PortalClient, first: FromQuery = None, last: ToQuery = None
+    session: SessionDep, principal: PortalClient, first: FromQuery = None, last: ToQuery = None
 ) -> Response:
     """The client's statement in its own language, with links to each document."""
-    if "token" in request.query_params:
-        return _signed_in(request)
     client = find_client(session, principal, principal.client_id or "")
     start, end = statement_range(first, last)
     return HTMLResponse(statement_html(load_statement(session, client.id, start, end), portal=True))

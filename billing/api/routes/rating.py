@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from billing.api.deps import FinanceToken, SessionDep
-from billing.api.errors import service_errors
+from billing.api.errors import period_of, service_errors
 from billing.api.schemas import PERIOD_PATTERN
 from billing.api.scope import OwnedContract
 from billing.contracts.store import terms_in_force
-from billing.core.periods import Period
 from billing.measurement.kpis import kpi_report
 from billing.rating.service import outcomes_for, rate_contract
 
@@ -24,13 +23,13 @@ PeriodQuery = Annotated[str, Query(pattern=PERIOD_PATTERN, description="YYYY-MM"
 def rate_preview(session: SessionDep, _: FinanceToken, contract: OwnedContract, period: PeriodQuery) -> dict[str, Any]:
     """The rated lines, service levels and totals of ``billing rate --json``; nothing is stored."""
     with service_errors():
-        return rate_contract(session, contract.code, Period.parse(period)).as_json()
+        return rate_contract(session, contract.code, period_of(period)).as_json()
 
 
 @router.get("/{code}/measure")
 def measure_kpis(session: SessionDep, _: FinanceToken, contract: OwnedContract, period: PeriodQuery) -> dict[str, Any]:
     """Every KPI of the period measured on today's data, as ``billing kpis --json``."""
-    month = Period.parse(period)
+    month = period_of(period)
     with service_errors():
         item = terms_in_force(session, contract.code, month)
         outcomes = outcomes_for(session, item, [month])[month]

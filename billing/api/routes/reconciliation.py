@@ -9,11 +9,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from billing.api.deps import EngineDep, FinanceToken, SessionDep
-from billing.api.errors import service_errors
+from billing.api.errors import period_of, service_errors
 from billing.api.idempotency import Fingerprint, IdempotencyKey, run_once
 from billing.api.schemas import PERIOD_PATTERN
 from billing.api.scope import OwnedContract
-from billing.core.periods import Period
 from billing.invoicing.documents import DocumentConflict
 from billing.reconciliation.service import compare, reconcile_contract
 
@@ -34,7 +33,7 @@ def preview(
 ) -> dict[str, Any]:
     """Billed against re-measured, line by line and level by level; nothing is recorded."""
     with service_errors(conflicts=(DocumentConflict,)):
-        return compare(session, contract.code, Period.parse(period)).as_json()
+        return compare(session, contract.code, period_of(period)).as_json()
 
 
 @router.post("/{code}/reconcile")
@@ -51,7 +50,7 @@ def reconcile(
     def action() -> tuple[int, object]:
         with service_errors(conflicts=(DocumentConflict,)):
             outcome = reconcile_contract(
-                engine, contract.code, Period.parse(body.period), f"api:{principal.name}", propose_note=body.propose
+                engine, contract.code, period_of(body.period), f"api:{principal.name}", propose_note=body.propose
             )
         return status.HTTP_200_OK, outcome.as_json()
 

@@ -4,7 +4,9 @@ The API app includes ``router``. It reads the raw body (the signature covers the
 bytes) and the ``Stripe-Signature`` header; a missing, forged or stale signature answers
 400 (so does every delivery while no webhook secret is configured: nothing can be verified),
 anything verified answers 200 (a replayed or irrelevant event too, so Stripe stops
-retrying it). No API token: the signature is the authentication.
+retrying it; an event about an invoice the outbox has not recorded yet answers ``waiting``:
+it is kept and applied by the push that records it). No API token: the signature is the
+authentication.
 
 The database and the secret come from the dependencies ``webhook_engine`` (the app's
 ``state.engine``, else ``BILLING_DATABASE_URL``) and ``webhook_secret``

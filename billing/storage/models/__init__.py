@@ -7,7 +7,7 @@ triggers (see the migrations), not only by this code.
 
 from __future__ import annotations
 
-from billing.storage.models.access import ApiToken, IdempotencyRecord, StripeEvent, StripeOutbox
+from billing.storage.models.access import ApiToken, IdempotencyRecord, PortalSession, StripeEvent, StripeOutbox
 from billing.storage.models.common import AMOUNT, QUANTITY, utcnow
 from billing.storage.models.contracts import Client, Contract, ContractVersion
 from billing.storage.models.documents import AuditEvent, Document, DocumentLine, Payment, Reconciliation, SeriesCounter
@@ -44,6 +44,7 @@ __all__ = [
     "OutcomeBasis",
     "OutcomeDay",
     "Payment",
+    "PortalSession",
     "Reconciliation",
     "RejectedRow",
     "SeriesCounter",

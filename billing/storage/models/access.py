@@ -1,11 +1,12 @@
-"""Stripe's outbox and processed events (``billing.collection``), API tokens and idempotency
-records (``billing.access``, ``billing.api``)."""
+"""Stripe's outbox and received events (``billing.collection``), API tokens, portal sessions
+and idempotency records (``billing.access``, ``billing.api``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Text
+from sqlalchemy import JSON, Text
 from sqlmodel import Field, SQLModel
 
 from billing.storage.models.common import utcnow
@@ -31,13 +32,18 @@ class StripeOutbox(SQLModel, table=True):
 
 
 class StripeEvent(SQLModel, table=True):
-    """Webhook events already processed: a replayed event id is ignored."""
+    """Webhook events received. A ``processed`` event id is never acted on again. A
+    ``waiting`` event is about a Stripe invoice the outbox has not recorded yet: ``data``
+    keeps what applying it needs, and the push that records ``stripe_invoice_id`` applies it."""
 
     __tablename__ = "stripe_event"
 
     id: str = Field(primary_key=True, max_length=100)
     type: str = Field(max_length=100)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    status: str = Field(default="processed", max_length=20, sa_column_kwargs={"server_default": "processed"})
+    stripe_invoice_id: str | None = Field(default=None, max_length=100, index=True)
+    data: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class ApiToken(SQLModel, table=True):
@@ -50,6 +56,19 @@ class ApiToken(SQLModel, table=True):
     client_id: str | None = Field(default=None, foreign_key="client.id", max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PortalSession(SQLModel, table=True):
+    """A signed-in portal browser (``billing.access.sessions``): the cookie holds a random
+    secret, stored here only as its SHA-256 digest; the session acts as its API token."""
+
+    __tablename__ = "portal_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    token_id: int = Field(foreign_key="api_token.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class IdempotencyRecord(SQLModel, table=True):
