@@ -75,8 +75,10 @@ def _model(r: Reader, m: LineDict, path: str) -> CostTerms | None:
     agents = _agents(r, m, path)
     ai = _ai(r, m, path)
     fixed = r.number(m, "fixed_monthly", path, required=False)
-    if agents is None and ai is None and fixed is None:
+    if not _MODEL_KEYS & set(m):
         r.problem("missing", "a cost model gives at least one of agents, ai and fixed_monthly", m, path)
+        return None
+    if agents is None and ai is None and fixed is None:
         return None
     return CostTerms(agents, ai, fixed)
 

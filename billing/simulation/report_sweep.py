@@ -68,11 +68,11 @@ def _tier_words(b: BreakEven, fmt: Formatter) -> str:
     tiers = _tiers(b.tiers, fmt)
     if b.model == "volume":
         return fmt._(
-            "Every tier moves in proportion, each price rounded to the cent; the whole quantity is "
+            "Every tier moves in proportion, each price rounded to the minor unit; the whole quantity is "
             "priced at the tier it reaches: {tiers}."
         ).format(tiers=tiers)
     return fmt._(
-        "Every tier moves in proportion, each price rounded to the cent; each unit is priced in its band: {tiers}."
+        "Every tier moves in proportion, each price rounded to the minor unit; each unit is priced in its band: {tiers}."
     ).format(tiers=tiers)
 
 
