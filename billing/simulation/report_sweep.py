@@ -72,7 +72,8 @@ def _tier_words(b: BreakEven, fmt: Formatter) -> str:
             "priced at the tier it reaches: {tiers}."
         ).format(tiers=tiers)
     return fmt._(
-        "Every tier moves in proportion, each price rounded to the minor unit; each unit is priced in its band: {tiers}."
+        "Every tier moves in proportion, each price rounded to the minor unit; "
+        "each unit is priced in its band: {tiers}."
     ).format(tiers=tiers)
 
 

@@ -136,7 +136,7 @@ def test_the_costs_file_is_checked_with_file_line_and_field() -> None:
     # the contract's own agents and fixed cost, the default's AI cost
     assert (model.agents.per_productive_hour, model.fixed_monthly) == (D("38.00"), D("35000.00"))
     assert model.ai is not None and model.ai.per_contact == D("0.45")
-    bad = "currency: QQQ\ndefault:\n  agents: {per_fte_month: \"-1\", per_productive_hour: \"3\"}\n  ai: {per_call: 1}\n"
+    bad = 'currency: QQQ\ndefault:\n  agents: {per_fte_month: "-1", per_productive_hour: "3"}\n  ai: {per_call: 1}\n'
     costs, problems = load_costs_text(bad, "bad.yaml")
     assert costs is None
     assert [(p.code, p.line, p.field) for p in problems] == [
@@ -154,7 +154,7 @@ def test_the_profile_is_checked_with_file_line_and_field() -> None:
         Period(2027, 1),
         ["voice", "chat", "email", "messaging"],
     )
-    bad = "prospect: P-1\nstart: 2027-13\nchannels:\n  voice: {offered: -5, fcr: \"120\", ai_share: {sd: 2}}\n"
+    bad = 'prospect: P-1\nstart: 2027-13\nchannels:\n  voice: {offered: -5, fcr: "120", ai_share: {sd: 2}}\n'
     found, problems = load_profile_text(bad, "bad.yaml")
     assert found is None
     assert sorted((p.code, p.line, p.field) for p in problems) == [
