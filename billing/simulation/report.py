@@ -15,6 +15,7 @@ from typing import Any
 
 from billing.presentation.formatting import Formatter
 from billing.simulation import report_sweep
+from billing.simulation.amounts import Money, pct
 from billing.simulation.charts import bar_chart, series_chart
 from billing.simulation.results import ScenarioResult, SimulationResult
 
@@ -78,32 +79,6 @@ def build_view(result: SimulationResult, fmt: Formatter) -> dict[str, Any]:
         "costs": _costs_note(result, fmt),
         **report_sweep.sections(result, names, fmt, money),
     }
-
-
-class Money:
-    """Amounts of one currency in one locale."""
-
-    def __init__(self, fmt: Formatter, currency: str, minor_units: int) -> None:
-        self.fmt, self.currency, self.minor_units = fmt, currency, minor_units
-
-    def __call__(self, value: Decimal | None) -> str:
-        return "—" if value is None else self.fmt.money(value, self.currency)
-
-    def signed(self, value: Decimal | None) -> str:
-        if value is None:
-            return "—"
-        text = self(value)
-        return f"+{text}" if value > 0 else text
-
-    def axis(self, value: Decimal) -> str:
-        return self.fmt.number(value, 0)
-
-    def count(self, value: Decimal) -> str:
-        return self.fmt.number(value, 0)
-
-
-def pct(fmt: Formatter, value: Decimal | None) -> str:
-    return "—" if value is None else f"{fmt.number(value, 1)} %"
 
 
 def _origin(result: SimulationResult, fmt: Formatter) -> str:

@@ -5,15 +5,13 @@ break-evens marked. Views only: formatted text and chart geometry."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from billing.contracts.terms import Tier
 from billing.presentation.formatting import Formatter
+from billing.simulation.amounts import Money
 from billing.simulation.charts import Chart, volume_chart
 from billing.simulation.results import BreakEven, SimulationResult
-
-if TYPE_CHECKING:
-    from billing.simulation.report import Money
 
 
 def sections(result: SimulationResult, names: list[str], fmt: Formatter, money: Money) -> dict[str, Any]:
