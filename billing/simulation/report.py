@@ -86,7 +86,7 @@ def _origin(result: SimulationResult, fmt: Formatter) -> str:
         return fmt._(
             "No history: {months} months generated from the profile {profile} with seed {seed}; "
             "the first set of terms is the reference."
-        ).format(**result.origin)
+        ).format(**{**result.origin, "profile": Path(result.origin.get("profile", "-")).name})
     return fmt._("Every scenario prices the same measured months; the first is the contract's current terms.")
 
 
