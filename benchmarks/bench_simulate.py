@@ -38,6 +38,7 @@ from fixtures.scenarios import HYBRID_MIX  # noqa: E402
 CONTRACT = "BANDINO-2026"
 BASE = REPO / "contracts" / "banco-andino.yaml"
 ALTERNATIVES = REPO / "contracts" / "alternatives"
+COSTS = REPO / "contracts" / "workbench" / "costs.yaml"
 TARGET_RATIO = 1.5
 
 
@@ -92,13 +93,22 @@ def rate_year(url: str) -> float:
 
 
 def simulate_year(url: str, files: list[Path]) -> tuple[float, object]:
+    """The simulation as ``billing simulate`` runs it without ``--sweep``: every scenario with
+    its margins (the example costs file), months not ended left out (none: "now" is after
+    the year), each month checked for an issued invoice (none here)."""
+    from datetime import UTC, datetime
+
     from billing.core.periods import Period
-    from billing.simulation.service import read_alternatives, simulate_contract
+    from billing.simulation.service import read_alternatives, read_costs, simulate_contract
 
     alternatives = read_alternatives(files)
+    costs = read_costs(COSTS)
     engine = engine_for(url)
     first, last = Period.parse(months()[0]), Period.parse(months()[-1])
-    seconds, result = timed(lambda: simulate_contract(engine, CONTRACT, alternatives, first, last))
+    now = datetime(2027, 2, 1, tzinfo=UTC)
+    seconds, result = timed(
+        lambda: simulate_contract(engine, CONTRACT, alternatives, first, last, now=now, costs=costs)
+    )
     engine.dispose()
     return seconds, result
 
@@ -134,6 +144,8 @@ def run_engine(engine_name: str, data: Path, files: list[Path], args: argparse.N
         )
         totals = ", ".join(f"{s.name} {s.total}" for s in result.scenarios)  # type: ignore[attr-defined]
         report.line(f"  scenario totals: {totals}")
+        margins = ", ".join(f"{s.name} {s.margin}" for s in result.scenarios)  # type: ignore[attr-defined]
+        report.line(f"  scenario margins: {margins}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ the terms in force then: its own resolution rule and service-level thresholds), 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import DecimalException
@@ -19,6 +20,7 @@ from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, ContractTerms
 from billing.core.periods import Period
 from billing.measurement.kpis import PeriodOutcomes
 from billing.measurement.queries import MeasureRequest, measure
+from billing.measurement.repeats import resolutions_known_now
 from billing.rating.engine import PeriodFacts, PeriodOutsideContract, rate
 from billing.rating.lines import RatedInvoice
 from billing.storage.models import ContractVersion
@@ -167,6 +169,23 @@ def measure_terms(
     measured = measure(session, requests, as_of_batch=as_of_batch) if requests else {}
     by_key = {(r.contract_id, r.period): r for r in requests}
     return {key: measured.get(key) or _empty(wanted[key[0]][key[1]], request) for key, request in by_key.items()}
+
+
+def with_repeats_known(session: Session, contract_id: int, at_issue: History, as_of: int) -> History:
+    """``at_issue`` (measured as of batch ``as_of``) with each period's resolutions counted over
+    the same rows but with the repeat-contact rule applied against every contact known now."""
+    out: History = {}
+    for period, facts in at_issue.items():
+        rule = facts.terms.resolution
+        counts = resolutions_known_now(
+            session, contract_id, period, facts.terms.timezone, rule.repeat_window_days, rule.exclude_escalated, as_of
+        )
+        cells = tuple(
+            dataclasses.replace(cell, resolutions=counts.get((cell.channel, cell.handled_by), 0))
+            for cell in facts.outcomes.cells
+        )
+        out[period] = PeriodFacts(facts.terms, dataclasses.replace(facts.outcomes, cells=cells))
+    return out
 
 
 def thresholds_of(*terms: ContractTerms) -> tuple[int, ...]:

@@ -18,20 +18,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Integer, and_, case, func, literal, not_, or_, select, text, type_coerce
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col
 from sqlmodel import select as select_model
 
 from billing.contracts.store import ContractInForce, get_contract
-from billing.contracts.terms import ContractTerms
 from billing.core.periods import Period
 from billing.invoicing.documents import ISSUED, lines_of, terms_of
 from billing.invoicing.invoices import latest_batch
 from billing.invoicing.notes import ADJUSTMENT, NOT_VOID, create_note
 from billing.invoicing.notes import NoteLine as DraftNoteLine
-from billing.measurement.queries import DAY_SECONDS
-from billing.rating.engine import PeriodFacts, rate
-from billing.rating.service import History, histories
+from billing.rating.engine import rate
+from billing.rating.service import histories, with_repeats_known
 from billing.reconciliation.compare import reconcile
 from billing.reconciliation.propose import propose
 from billing.reconciliation.results import (
@@ -45,7 +43,7 @@ from billing.reconciliation.results import (
 )
 from billing.storage.audit import record
 from billing.storage.db import reading, transaction
-from billing.storage.models import ClientKpi, Contract, Document, Interaction, Reconciliation, utcnow
+from billing.storage.models import ClientKpi, Contract, Document, Reconciliation, utcnow
 
 #: Key in a note line's details listing what the line settles: [{charge, type, amount}].
 SETTLES = "reconciliation"
@@ -174,7 +172,7 @@ def compare(session: Session, code: str, period: Period) -> ReconciliationResult
     now_batch = latest_batch(session)
     issued_as_of = invoice.data_as_of if invoice.data_as_of is not None else 0
     at_issue = histories(session, [item], period, as_of_batch=issued_as_of)[contract.id]
-    repeats_known = _with_repeats_known(session, contract.id, at_issue, issued_as_of)
+    repeats_known = with_repeats_known(session, contract.id, at_issue, issued_as_of)
     today = histories(session, [item], period)[contract.id]
     rerated = Rerated(
         as_of_issue=rate(period, at_issue),
@@ -249,55 +247,6 @@ def client_figures(session: Session, contract_id: int, period: Period) -> dict[s
         )
     ).all()
     return {metric: value for metric, value in rows}
-
-
-# -- the middle re-measurement: rows as of issue, repeat contacts judged on all data -----------
-
-
-def _with_repeats_known(session: Session, contract_id: int, at_issue: History, as_of: int) -> History:
-    """``at_issue`` with each period's resolutions counted over the same rows (imported by
-    ``as_of``) but with the repeat-contact rule applied against every contact known now."""
-    out: History = {}
-    for period, facts in at_issue.items():
-        counts = _resolutions_known_now(session, contract_id, period, facts.terms, as_of)
-        cells = tuple(
-            dataclasses.replace(cell, resolutions=counts.get((cell.channel, cell.handled_by), 0))
-            for cell in facts.outcomes.cells
-        )
-        out[period] = PeriodFacts(facts.terms, dataclasses.replace(facts.outcomes, cells=cells))
-    return out
-
-
-def _resolutions_known_now(
-    session: Session, contract_id: int, period: Period, terms: ContractTerms, as_of: int
-) -> dict[tuple[str, str], int]:
-    """Resolutions per (channel, handled_by) among the period's rows imported by batch ``as_of``,
-    judged with ``next_contact_at`` as it stands now (maintained over all imported rows)."""
-    start, end = period.bounds(terms.timezone)
-    i = Interaction.__table__.c  # type: ignore[attr-defined]
-    conditions = [
-        i.contract_id == contract_id,
-        i.started_at >= start,
-        i.started_at < end,
-        i.batch_id <= as_of,
-        not_(i.abandoned),
-        i.resolved,
-    ]
-    if terms.resolution.exclude_escalated:
-        conditions.append(not_(i.escalated))
-    window = literal(terms.resolution.repeat_window_days * DAY_SECONDS, Integer)
-    repeat_free = or_(
-        i.customer_id.is_(None),
-        i.next_contact_at.is_(None),
-        type_coerce(i.next_contact_at, Integer) - type_coerce(i.started_at, Integer) > window,
-    )
-    query = (
-        select(i.channel, i.handled_by, func.sum(case((repeat_free, 1), else_=0)))
-        .where(and_(*conditions))
-        .group_by(i.channel, i.handled_by)
-    )
-    rows = session.connection().execute(query).all()
-    return {(channel, handled_by): int(count or 0) for channel, handled_by, count in rows}
 
 
 # -- proposing ----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Replaying one scenario: every period rated under the scenario's terms. Pure."""
+"""Replaying one scenario: every period rated under the scenario's terms, and costed under
+its cost model. Pure."""
 
 from __future__ import annotations
 
@@ -7,30 +8,25 @@ from collections.abc import Sequence
 from billing.core.periods import Period
 from billing.measurement.kpis import totals
 from billing.rating.engine import PeriodFacts, rate
+from billing.simulation.costs import month_cost
 from billing.simulation.results import MonthResult, Scenario, ScenarioResult
 
 
 def replay(scenario: Scenario, periods: Sequence[Period]) -> ScenarioResult:
     """Rate every period of the range under the scenario's terms."""
     months = []
-    reference = next(iter(scenario.terms.values()))
+    reference = scenario.reference
+    minor = reference.currency.minor_units
+    active = {p: scenario.terms.get(p, reference) for p in scenario.outcomes}
+    active = {p: t for p, t in active.items() if t.is_active(p)}
     for period in periods:
         terms = scenario.terms.get(period, reference)
         outcomes = scenario.outcomes[period]
         whole = totals(outcomes)
         invoice = None
         if terms.is_active(period):
-            history = {
-                p: PeriodFacts(scenario.terms.get(p, terms), o)
-                for p, o in scenario.outcomes.items()
-                if p <= period and scenario.terms.get(p, terms).is_active(p)
-            }
+            history = {p: PeriodFacts(t, scenario.outcomes[p]) for p, t in active.items() if p <= period}
             invoice = rate(period, history)
-        months.append(MonthResult(period, invoice, whole.resolutions, whole.answered))
-    return ScenarioResult(
-        scenario.name,
-        scenario.source,
-        reference.currency.code,
-        reference.currency.minor_units,
-        tuple(months),
-    )
+        cost = month_cost(scenario.costs, outcomes, minor) if scenario.costs is not None else None
+        months.append(MonthResult(period, invoice, whole.resolutions, whole.answered, cost, whole.offered))
+    return ScenarioResult(scenario.name, scenario.source, reference.currency.code, minor, tuple(months))

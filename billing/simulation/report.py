@@ -1,157 +1,205 @@
-"""The simulation as a self-contained HTML page: tables and two inline SVG charts (monthly
-totals per scenario, credits per level). No script, no CDN, no network: one file to attach
-to an e-mail. Chart geometry is computed here (pure); the template only draws it."""
+"""The simulation as a self-contained HTML page in the reader's language: tables and inline
+SVG charts, no script, no CDN, no network (one file to attach to an e-mail).
+
+``report_html(result, locale)`` is the whole rendering: a command writes it to a file, and a
+console page can return it as it is. Words go through the gettext catalogs, amounts and
+numbers through the ``Formatter``; every amount says whether it is before or after tax. The
+break-even, sensitivity and volume sections are ``billing.simulation.report_sweep``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from billing.simulation.results import SimulationResult
+from billing.presentation.formatting import Formatter
+from billing.simulation import report_sweep
+from billing.simulation.amounts import Money, pct
+from billing.simulation.charts import bar_chart, series_chart
+from billing.simulation.results import ScenarioResult, SimulationResult
 
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 72, 44, 16, 40
-COLOURS = ("#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#404040")
-
-
-@dataclass(frozen=True)
-class Line:
-    name: str
-    colour: str
-    points: tuple[tuple[float, float, str, str], ...]  # x, y, period, amount
-
-    @property
-    def polyline(self) -> str:
-        return " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in self.points)
+CURRENT = "current"
 
 
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    colour: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Tick:
-    position: float
-    label: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    lines: tuple[Line, ...] = ()
-    bars: tuple[Bar, ...] = ()
-    y_ticks: tuple[Tick, ...] = ()
-    x_ticks: tuple[Tick, ...] = ()
-    legend: tuple[tuple[str, str, float], ...] = ()  # name, colour, x
-
-
-def _scale(top: Decimal) -> tuple[Decimal, list[Decimal]]:
-    """A round upper bound and four evenly spaced ticks for values from 0 to ``top``."""
-    if top <= 0:
-        return Decimal(1), [Decimal(0), Decimal(1)]
-    magnitude = Decimal(10) ** (len(str(int(top))) - 1)
-    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
-        bound = step * magnitude
-        if bound >= top:
-            break
-    return bound, [bound * k / 4 for k in range(5)]
-
-
-def _legend(entries: list[tuple[str, str]]) -> tuple[tuple[str, str, float], ...]:
-    """Legend entries side by side, each as wide as its name (about 7 px a character at 10 px)."""
-    out, x = [], float(LEFT)
-    for name, colour in entries:
-        out.append((name, colour, x))
-        x += 24 + 7 * len(name)
-    return tuple(out)
-
-
-def totals_chart(result: SimulationResult) -> Chart:
-    periods = [str(p) for p in result.periods]
-    top = max((m.total for s in result.scenarios for m in s.months), default=Decimal(0))
-    bound, ticks = _scale(top)
-    span_x = WIDTH - LEFT - RIGHT
-    span_y = HEIGHT - TOP - BOTTOM
-
-    def x(index: int) -> float:
-        return LEFT + (span_x * index / max(1, len(periods) - 1) if len(periods) > 1 else span_x / 2)
-
-    def y(value: Decimal) -> float:
-        return TOP + span_y * (1 - float(value / bound))
-
-    lines = tuple(
-        Line(
-            s.name,
-            COLOURS[i % len(COLOURS)],
-            tuple((x(k), y(m.total), str(m.period), str(m.total)) for k, m in enumerate(s.months)),
-        )
-        for i, s in enumerate(result.scenarios)
-    )
-    return Chart(
-        WIDTH,
-        HEIGHT,
-        lines=lines,
-        y_ticks=tuple(Tick(y(t), f"{t:,.0f}") for t in ticks),
-        x_ticks=tuple(Tick(x(k), p) for k, p in enumerate(periods)),
-        legend=_legend([(line.name, line.colour) for line in lines]),
-    )
-
-
-def credits_chart(result: SimulationResult) -> Chart:
-    """Credits over the range per level (grouped), one bar per scenario."""
-    levels = list(dict.fromkeys(level for s in result.scenarios for level in s.credits))
-    if not levels:
-        return Chart(WIDTH, HEIGHT)
-    top = max((-amount for s in result.scenarios for amount in s.credits.values()), default=Decimal(0))
-    bound, ticks = _scale(top)
-    span_x = WIDTH - LEFT - RIGHT
-    span_y = HEIGHT - TOP - BOTTOM
-    group = span_x / len(levels)
-    bar = group * 0.8 / len(result.scenarios)
-    bars = []
-    for g, level in enumerate(levels):
-        for i, scenario in enumerate(result.scenarios):
-            value = -scenario.credits.get(level, Decimal(0))
-            height = span_y * float(value / bound)
-            bars.append(
-                Bar(
-                    LEFT + g * group + group * 0.1 + i * bar,
-                    TOP + span_y - height,
-                    bar,
-                    height,
-                    COLOURS[i % len(COLOURS)],
-                    f"{scenario.name} {level}: {value}",
-                )
-            )
-    return Chart(
-        WIDTH,
-        HEIGHT,
-        bars=tuple(bars),
-        y_ticks=tuple(Tick(TOP + span_y * (1 - float(t / bound)), f"{t:,.0f}") for t in ticks),
-        x_ticks=tuple(Tick(LEFT + g * group + group / 2, level) for g, level in enumerate(levels)),
-        legend=_legend([(s.name, COLOURS[i % len(COLOURS)]) for i, s in enumerate(result.scenarios)]),
-    )
-
-
-def simulation_html(result: SimulationResult, generated_at: str = "") -> str:
+def report_html(result: SimulationResult, locale: str, generated_at: str = "") -> str:
     from billing.presentation.templating import environment
 
-    data: dict[str, Any] = result.as_json()
-    return (
-        environment()
-        .get_template("simulation.html")
-        .render(
-            data=data,
-            totals_chart=totals_chart(result),
-            credits_chart=credits_chart(result),
-            generated_at=generated_at,
-        )
+    fmt = Formatter.for_locale(locale)
+    view = build_view(result, fmt)
+    template = environment(fmt.language).get_template("simulation.html")
+    return template.render(v=view, fmt=fmt, generated_at=generated_at)
+
+
+def scenario_name(result: SimulationResult, name: str, fmt: Formatter) -> str:
+    if result.kind == "contract" and name == CURRENT:
+        return fmt._("Current terms")
+    return name
+
+
+def build_view(result: SimulationResult, fmt: Formatter) -> dict[str, Any]:
+    money = Money(fmt, result.currency, result.minor_units)
+    names = [scenario_name(result, s.name, fmt) for s in result.scenarios]
+    if result.kind == "prospect":
+        title = fmt._("Pricing a prospect: {name}").format(name=result.contract)
+    else:
+        title = fmt._("Pricing workbench: {name}").format(name=result.contract)
+    tax = (
+        fmt._("Tax: {name} {rate} %.").format(name=result.tax_name, rate=fmt.number(result.tax_rate))
+        if result.tax_name
+        else fmt._("No tax applies.")
     )
+    return {
+        "language": fmt.language,
+        "title": title,
+        "range": fmt._("{first} to {last}").format(
+            first=fmt.month(result.periods[0]), last=fmt.month(result.periods[-1])
+        ),
+        "basis": fmt._(
+            "Amounts in {currency}, before tax unless marked after tax. Revenue is what the provider "
+            "invoices before tax; margin is revenue less cost."
+        ).format(currency=result.currency)
+        + " "
+        + tax,
+        "origin": _origin(result, fmt),
+        "names": names,
+        "left_out": _left_out(result, fmt),
+        "summary": _summary(result, fmt, money),
+        "monthly": _monthly(result, fmt, money),
+        "monthly_chart": series_chart(
+            [fmt.short_month(p) for p in result.periods],
+            [
+                (n, [m.revenue if m.invoice else None for m in s.months])
+                for n, s in zip(names, result.scenarios, strict=True)
+            ],
+            money.axis,
+        ),
+        "credits_chart": _credits_chart(result, names, money),
+        "invoices": _invoices(result, fmt, money),
+        "costs": _costs_note(result, fmt),
+        **report_sweep.sections(result, names, fmt, money),
+    }
+
+
+def _origin(result: SimulationResult, fmt: Formatter) -> str:
+    if result.kind == "prospect":
+        return fmt._(
+            "No history: {months} months generated from the profile {profile} with seed {seed}; "
+            "the first set of terms is the reference."
+        ).format(**{**result.origin, "profile": Path(result.origin.get("profile", "-")).name})
+    return fmt._("Every scenario prices the same measured months; the first is the contract's current terms.")
+
+
+def _left_out(result: SimulationResult, fmt: Formatter) -> list[str]:
+    out = []
+    for item in result.left_out:
+        reason = fmt.label(item.reason)
+        if item.included:
+            out.append(fmt._("{month}: {reason}; priced all the same and flagged.").format(
+                month=fmt.month(item.period), reason=reason))  # fmt: skip
+        else:
+            out.append(fmt._("{month}: {reason}; left out of every total.").format(
+                month=fmt.month(item.period), reason=reason))  # fmt: skip
+    return out
+
+
+def _summary(result: SimulationResult, fmt: Formatter, money: Money) -> list[dict[str, Any]]:
+    scenarios = result.scenarios
+    current = result.current
+    rows: list[tuple[str, list[str]]] = [
+        (fmt._("Revenue (before tax)"), [money(s.revenue) for s in scenarios]),
+        (fmt._("Total invoiced (after tax)"), [money(s.total) for s in scenarios]),
+        (fmt._("Against the reference (before tax)"), [money.signed(s.revenue - current.revenue) for s in scenarios]),
+    ]
+    if result.has_costs:
+        rows += [
+            (fmt._("Cost"), [money(s.cost) for s in scenarios]),
+            (fmt._("Margin"), [money(s.margin) for s in scenarios]),
+            (fmt._("Margin %"), [pct(fmt, s.margin_percent) for s in scenarios]),
+        ]
+    rows += [
+        (fmt._("Margin at risk: credits paid"), [money(s.credits_paid) for s in scenarios]),
+        (fmt._("Most credits could have cost (at risk)"), [money(s.at_risk) for s in scenarios]),
+        (fmt._("Client cost per resolution (before tax)"), [_per(fmt, money, s, s.resolutions) for s in scenarios]),
+        (fmt._("Client cost per contact (before tax)"), [_per(fmt, money, s, s.contacts) for s in scenarios]),
+    ]
+    return [{"label": label, "cells": cells} for label, cells in rows]
+
+
+def _per(fmt: Formatter, money: Money, s: ScenarioResult, units: int) -> str:
+    if units == 0:
+        return "—"
+    return f"{fmt.number(s.revenue / units, 4)} {money.currency}"
+
+
+def _monthly(result: SimulationResult, fmt: Formatter, money: Money) -> list[dict[str, Any]]:
+    flags = {m.period: fmt.label(m.reason) for m in result.left_out if m.included}
+    rows = []
+    for index, period in enumerate(result.periods):
+        cells = []
+        for scenario in result.scenarios:
+            month = scenario.months[index]
+            if month.invoice is None:
+                cells.append({"revenue": fmt._("not covered"), "margin": ""})
+                continue
+            text = money(month.revenue)
+            if month.margin is not None:
+                cells.append({"revenue": text, "margin": fmt._("margin {amount}").format(amount=money(month.margin))})
+                continue
+            cells.append({"revenue": text, "margin": ""})
+        cost = result.current.months[index].cost
+        rows.append(
+            {
+                "month": fmt.month(period),
+                "flag": flags.get(period, ""),
+                "cells": cells,
+                "cost": money(cost.total) if cost else "",
+            }
+        )
+    return rows
+
+
+def _credits_chart(result: SimulationResult, names: list[str], money: Money) -> Any:
+    levels = list(dict.fromkeys(level for s in result.scenarios for level in s.credits))
+    series = [
+        (n, [-s.credits.get(level, Decimal(0)) for level in levels])
+        for n, s in zip(names, result.scenarios, strict=True)
+    ]
+    return bar_chart(levels, series, money.axis)
+
+
+def _invoices(result: SimulationResult, fmt: Formatter, money: Money) -> list[dict[str, Any]]:
+    out = []
+    for check in result.invoices:
+        steps = [
+            {"label": fmt.label(s.cause), "subtotal": money.signed(s.subtotal), "total": money.signed(s.total)}
+            for s in check.steps
+        ]
+        out.append(
+            {
+                "title": fmt._("{month}: invoice {number}").format(month=fmt.month(check.period), number=check.number),
+                "issued": (money(check.issued_subtotal), money(check.issued_total)),
+                "steps": steps,
+                "simulated": (money(check.simulated_subtotal), money(check.simulated_total)),
+                "notes": money.signed(check.notes_total) if check.notes_total else "",
+                "same": not steps,
+            }
+        )
+    return out
+
+
+def _costs_note(result: SimulationResult, fmt: Formatter) -> str:
+    if not result.has_costs:
+        return fmt._("No costs file was given: revenue only, no margins (--costs).")
+    text = fmt._("Costs from {file}: the same operation costs the same under every scenario.").format(
+        file=Path(result.costs_source or "-").name
+    )
+    missing = result.months_without_hours
+    if missing:
+        text += " " + fmt._("No productive hours were measured in {months}: no agent cost there.").format(
+            months=", ".join(fmt.month(p) for p in missing)
+        )
+    return text
+
+
+__all__ = ["Money", "build_view", "pct", "report_html"]

@@ -1,5 +1,12 @@
-"""What a simulation gives: each scenario's months, break-evens and sensitivity cases, with
-their JSON forms. Values only."""
+"""What a simulation gives: each scenario's months with revenue, cost and margin, the
+break-evens, the sensitivity cases, the revenue-against-volume curves, the months left out and
+how the simulated current terms compare with the issued invoices. Values only; their JSON is
+``billing.simulation.serialize``.
+
+Revenue is the invoice's subtotal (before tax); the client's total is after tax. Margin is
+revenue minus cost; margin at risk is the service credits a scenario pays (and the most it
+could have paid: the at-risk amounts).
+"""
 
 from __future__ import annotations
 
@@ -7,33 +14,39 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from billing.contracts.terms import ContractTerms
-from billing.core.money import EXACT, format_decimal_string
+from billing.contracts.terms import ContractTerms, Tier
+from billing.core.money import EXACT
 from billing.core.periods import Period
 from billing.measurement.kpis import PeriodOutcomes
 from billing.rating.lines import LineType, RatedInvoice
-from billing.rating.pricing.priced import text
+from billing.simulation.costs import CostTerms, MonthCost
 
 ZERO = Decimal(0)
+HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
 class Scenario:
     """One pricing to replay: ``terms`` gives the terms governing each period (history
-    periods included); ``outcomes`` are the measured months under its resolution rule."""
+    periods included); ``outcomes`` are the measured (or generated) months under its
+    resolution rule; ``costs`` the provider's cost model, if one is given."""
 
     name: str
     source: str
     terms: Mapping[Period, ContractTerms]
     outcomes: Mapping[Period, PeriodOutcomes]
+    costs: CostTerms | None = None
 
     def with_terms(self, terms: Mapping[Period, ContractTerms]) -> Scenario:
         return dataclasses.replace(self, terms=terms)
 
     def with_outcomes(self, outcomes: Mapping[Period, PeriodOutcomes]) -> Scenario:
         return dataclasses.replace(self, outcomes=outcomes)
+
+    @property
+    def reference(self) -> ContractTerms:
+        return next(iter(self.terms.values()))
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class MonthResult:
     invoice: RatedInvoice | None  # None: the scenario's terms do not cover the month
     resolutions: int
     contacts: int
+    cost: MonthCost | None = None
+    offered: int = 0
 
     @property
     def total(self) -> Decimal:
@@ -50,6 +65,22 @@ class MonthResult:
     @property
     def subtotal(self) -> Decimal:
         return self.invoice.subtotal if self.invoice else ZERO
+
+    @property
+    def revenue(self) -> Decimal:
+        return self.subtotal
+
+    @property
+    def cost_total(self) -> Decimal | None:
+        return None if self.cost is None else self.cost.total
+
+    @property
+    def margin(self) -> Decimal | None:
+        return None if self.cost is None else self.revenue - self.cost.total
+
+    @property
+    def at_risk(self) -> Decimal:
+        return (self.invoice.at_risk_amount or ZERO) if self.invoice else ZERO
 
     @property
     def credits(self) -> dict[str, Decimal]:
@@ -78,6 +109,33 @@ class ScenarioResult:
         return sum((m.subtotal for m in self.months), ZERO)
 
     @property
+    def revenue(self) -> Decimal:
+        return self.subtotal
+
+    @property
+    def tax(self) -> Decimal:
+        return self.total - self.subtotal
+
+    @property
+    def cost(self) -> Decimal | None:
+        if any(m.cost is None for m in self.months):
+            return None
+        return sum((m.cost.total for m in self.months if m.cost), ZERO)
+
+    @property
+    def margin(self) -> Decimal | None:
+        cost = self.cost
+        return None if cost is None else self.revenue - cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        return percent(self.margin, self.revenue)
+
+    @property
+    def at_risk(self) -> Decimal:
+        return sum((m.at_risk for m in self.months), ZERO)
+
+    @property
     def credits(self) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
         for month in self.months:
@@ -85,24 +143,111 @@ class ScenarioResult:
                 out[level] = out.get(level, ZERO) + amount
         return out
 
+    @property
+    def credits_paid(self) -> Decimal:
+        """The margin at risk that was lost: every credit, as a positive amount."""
+        return -sum(self.credits.values(), ZERO)
+
+    @property
+    def resolutions(self) -> int:
+        return sum(m.resolutions for m in self.months if m.invoice)
+
+    @property
+    def contacts(self) -> int:
+        return sum(m.contacts for m in self.months if m.invoice)
+
+
+def percent(part: Decimal | None, whole: Decimal) -> Decimal | None:
+    if part is None or whole == 0:
+        return None
+    return EXACT.divide(EXACT.multiply(part, HUNDRED), whole)
+
 
 @dataclass(frozen=True)
 class BreakEven:
+    """Where an alternative earns (before tax) what the reference earned over the range.
+
+    ``kind`` is ``price`` (a usage charge's headline price; tiers scale in proportion, each
+    rounded to the minor unit), ``fte_rate`` (an FTE charge's monthly rate) or ``volume``
+    (contacts offered a month, every count scaled as in the volume sensitivity)."""
+
     scenario: str
-    charge: str
-    model: str
-    current_price: Decimal  # the headline price in the alternative (flat unit, first tier, package)
-    price: Decimal | None  # the headline price that earns what the current terms earned
-    factor: Decimal | None  # price / current_price: every tier scales by it
-    total: Decimal | None  # the scenario total at that price
-    difference: Decimal | None  # total - current total (>= 0, below one step of the price)
-    note: str = ""
+    kind: str
+    charge: str | None
+    model: str | None
+    in_file: Decimal  # the price or rate in the file; for volume, the measured monthly volume
+    value: Decimal | None  # None: no value reaches the target
+    revenue: Decimal | None  # the alternative's revenue at ``value``
+    target: Decimal
+    tiers: tuple[Tier, ...] = ()  # tiered pricing: every tier at the break-even
+    note: str = ""  # a code: already_above, unreachable, no_units
+
+    @property
+    def factor(self) -> Decimal | None:
+        if self.value is None or not self.in_file:
+            return None
+        return EXACT.divide(self.value, self.in_file)
+
+    @property
+    def difference(self) -> Decimal | None:
+        return None if self.revenue is None else self.revenue - self.target
 
 
 @dataclass(frozen=True)
 class SensitivityCase:
-    name: str  # "volume -10%", "resolutions +10%"
-    totals: dict[str, Decimal]  # scenario -> total
+    """Every scenario replayed with the outcomes moved one way: ``kind`` is ``volume``
+    (percent), ``resolution_rate``, ``ai_share`` or ``service_level`` (points)."""
+
+    kind: str
+    step: Decimal  # signed: -10, +5, ...
+    revenue: Mapping[str, Decimal]
+    margin: Mapping[str, Decimal | None]
+    applicable: bool = True
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    volume: int  # contacts offered a month (the range's average)
+    revenue: Decimal  # over the range, before tax
+    margin: Decimal | None
+
+
+@dataclass(frozen=True)
+class Curve:
+    scenario: str
+    points: tuple[CurvePoint, ...]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A month of the range that has not ended or holds no data: left out, or priced and
+    flagged when asked (``included``)."""
+
+    period: Period
+    reason: str  # not_ended, no_data
+    included: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    cause: str  # recomputed, repeat_contacts, late_data, terms_changed
+    subtotal: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceCheck:
+    """An issued invoice against the simulated current terms of its month: the steps from
+    one to the other add up exactly; notes issued against the invoice are shown apart."""
+
+    period: Period
+    number: str
+    issued_subtotal: Decimal
+    issued_total: Decimal
+    notes_total: Decimal  # signed effect of the notes on what the client owes, after tax
+    steps: tuple[Step, ...]
+    simulated_subtotal: Decimal
+    simulated_total: Decimal
 
 
 @dataclass(frozen=True)
@@ -111,91 +256,28 @@ class SimulationResult:
     currency: str
     minor_units: int
     periods: tuple[Period, ...]
-    scenarios: tuple[ScenarioResult, ...]  # the first is the current terms
+    scenarios: tuple[ScenarioResult, ...]  # the first is the reference (current terms)
     break_even: tuple[BreakEven, ...] = ()
     sensitivity: tuple[SensitivityCase, ...] = ()
-    sensitivity_percent: Decimal | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    curves: tuple[Curve, ...] = ()
+    measured_volume: int = 0  # contacts offered a month, the range's average
+    left_out: tuple[LeftOut, ...] = ()
+    invoices: tuple[InvoiceCheck, ...] = ()
+    kind: str = "contract"  # or prospect
+    locale: str = "en_US"
+    tax_name: str | None = None
+    tax_rate: Decimal = ZERO
+    costs_source: str | None = None
+    origin: Mapping[str, str] = field(default_factory=dict)  # prospect: profile, seed
 
     @property
     def current(self) -> ScenarioResult:
         return self.scenarios[0]
 
-    def as_json(self) -> dict[str, Any]:
-        mu = self.minor_units
-        current = self.current
-        scenarios = []
-        for scenario in self.scenarios:
-            months = []
-            for month, base in zip(scenario.months, current.months, strict=True):
-                months.append(
-                    {
-                        "period": str(month.period),
-                        "covered": month.invoice is not None,
-                        "subtotal": _money(month.subtotal, mu),
-                        "total": _money(month.total, mu),
-                        "difference": _money(month.total - base.total, mu),
-                        "resolutions": month.resolutions,
-                        "contacts": month.contacts,
-                        "price_per_resolution": _price(month.subtotal, month.resolutions),
-                        "price_per_contact": _price(month.subtotal, month.contacts),
-                        "credits": {k: _money(v, mu) for k, v in month.credits.items()},
-                    }
-                )
-            resolutions = sum(m.resolutions for m in scenario.months if m.invoice)
-            contacts = sum(m.contacts for m in scenario.months if m.invoice)
-            scenarios.append(
-                {
-                    "name": scenario.name,
-                    "source": scenario.source,
-                    "months": months,
-                    "subtotal": _money(scenario.subtotal, mu),
-                    "total": _money(scenario.total, mu),
-                    "difference": _money(scenario.total - current.total, mu),
-                    "price_per_resolution": _price(scenario.subtotal, resolutions),
-                    "price_per_contact": _price(scenario.subtotal, contacts),
-                    "credits": {k: _money(v, mu) for k, v in scenario.credits.items()},
-                }
-            )
-        return {
-            "contract": self.contract,
-            "currency": self.currency,
-            "from": str(self.periods[0]),
-            "to": str(self.periods[-1]),
-            "periods": [str(p) for p in self.periods],
-            "scenarios": scenarios,
-            "break_even": [
-                {
-                    "scenario": b.scenario,
-                    "charge": b.charge,
-                    "model": b.model,
-                    "current_price": text(b.current_price),
-                    "price": text(b.price),
-                    "factor": None if b.factor is None else format_decimal_string(b.factor, 6),
-                    "total": None if b.total is None else _money(b.total, mu),
-                    "difference": None if b.difference is None else _money(b.difference, mu),
-                    "note": b.note,
-                }
-                for b in self.break_even
-            ],
-            "sensitivity": {
-                "percent": text(self.sensitivity_percent),
-                "cases": [
-                    {
-                        "case": case.name,
-                        "totals": {k: _money(v, mu) for k, v in case.totals.items()},
-                        "differences": {k: _money(v - case.totals[current.name], mu) for k, v in case.totals.items()},
-                    }
-                    for case in self.sensitivity
-                ],
-            },
-            "notes": list(self.notes),
-        }
+    @property
+    def has_costs(self) -> bool:
+        return self.current.cost is not None
 
-
-def _money(value: Decimal, minor_units: int) -> str:
-    return format_decimal_string(value, minor_units)
-
-
-def _price(amount: Decimal, units: int) -> str | None:
-    return None if units == 0 else format_decimal_string(EXACT.divide(amount, Decimal(units)), 4)
+    @property
+    def months_without_hours(self) -> tuple[Period, ...]:
+        return tuple(m.period for m in self.current.months if m.cost is not None and m.cost.no_hours)

@@ -1,16 +1,38 @@
-"""A whole simulation: every scenario over the range, with break-evens and sensitivities. Pure."""
+"""A whole simulation: every scenario over the range, with break-evens, sensitivities and the
+revenue-against-volume curves. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from billing.core.periods import Period
-from billing.rating.pricing.priced import text
-from billing.simulation.break_even import break_even_prices
+from billing.simulation.break_even import break_evens, monthly_volume
+from billing.simulation.curves import curves
 from billing.simulation.replay import replay
-from billing.simulation.results import BreakEven, Scenario, SensitivityCase, SimulationResult
-from billing.simulation.sensitivity import scale_outcomes
+from billing.simulation.results import (
+    ZERO,
+    BreakEven,
+    Curve,
+    InvoiceCheck,
+    LeftOut,
+    Scenario,
+    SensitivityCase,
+    SimulationResult,
+)
+from billing.simulation.sensitivity import CASES, moved
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the edge knows about the range besides the outcomes."""
+
+    kind: str = "contract"
+    locale: str = "en_US"
+    left_out: tuple[LeftOut, ...] = ()
+    invoices: tuple[InvoiceCheck, ...] = ()
+    costs_source: str | None = None
+    origin: Mapping[str, str] = field(default_factory=dict)
 
 
 def simulate(
@@ -18,35 +40,56 @@ def simulate(
     scenarios: Sequence[Scenario],
     periods: Sequence[Period],
     sweep: bool = False,
-    sensitivity_percent: Decimal | None = None,
+    context: Context = Context(),
 ) -> SimulationResult:
-    """Every scenario over the range; with ``sweep``, the break-even price of each usage charge of
-    each alternative; with ``sensitivity_percent``, every scenario again with the measured
-    volume, then the resolutions, moved down and up by that percentage."""
+    """Every scenario over ``periods``; with ``sweep``, the break-evens of each alternative
+    against the first scenario (the reference), the four sensitivity cases and the curves."""
+    if not periods:
+        raise ValueError("no month to simulate")
     results = tuple(replay(s, periods) for s in scenarios)
-    current = results[0]
-    break_even: list[BreakEven] = []
+    reference = results[0]
+    found: list[BreakEven] = []
+    cases: list[SensitivityCase] = []
+    lines: tuple[Curve, ...] = ()
     if sweep:
         for scenario in scenarios[1:]:
-            break_even.extend(break_even_prices(scenario, periods, current.total))
-    cases: list[SensitivityCase] = []
-    if sensitivity_percent is not None:
-        for kind in ("volume", "resolutions"):
-            for sign in (-1, 1):
-                factor = 1 + sign * sensitivity_percent / 100
-                name = f"{kind} {'+' if sign > 0 else '-'}{text(sensitivity_percent)}%"
-                case_totals = {
-                    s.name: replay(s.with_outcomes(scale_outcomes(s.outcomes, kind, factor)), periods).total
-                    for s in scenarios
-                }
-                cases.append(SensitivityCase(name, case_totals))
+            found.extend(break_evens(scenario, periods, reference.revenue))
+        cases = sensitivity(scenarios, periods)
+        marks = [b.value for b in found if b.kind == "volume" and b.value is not None]
+        lines = curves(scenarios, periods, marks)
+    terms = scenarios[0].terms.get(periods[0], scenarios[0].reference)
     return SimulationResult(
         contract,
-        current.currency,
-        current.minor_units,
+        reference.currency,
+        reference.minor_units,
         tuple(periods),
         results,
-        tuple(break_even),
+        tuple(found),
         tuple(cases),
-        sensitivity_percent,
+        lines,
+        monthly_volume(scenarios[0], periods),
+        context.left_out,
+        context.invoices,
+        context.kind,
+        context.locale,
+        terms.tax.name if terms.tax else None,
+        terms.tax.rate if terms.tax else ZERO,
+        context.costs_source,
+        dict(context.origin),
     )
+
+
+def sensitivity(scenarios: Sequence[Scenario], periods: Sequence[Period]) -> list[SensitivityCase]:
+    """The four cases, each down then up, every scenario replayed with the outcomes moved."""
+    out = []
+    for kind, size in CASES:
+        for step in (-size, size):
+            moved_outcomes = [moved(s.outcomes, kind, step) for s in scenarios]
+            if any(m is None for m in moved_outcomes):
+                out.append(SensitivityCase(kind, step, {}, {}, applicable=False))
+                continue
+            results = [replay(s.with_outcomes(m), periods) for s, m in zip(scenarios, moved_outcomes, strict=True) if m]
+            out.append(
+                SensitivityCase(kind, step, {r.name: r.revenue for r in results}, {r.name: r.margin for r in results})
+            )
+    return out

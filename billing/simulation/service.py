@@ -9,9 +9,10 @@ the same months, because it really measures something else.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -25,8 +26,14 @@ from billing.core.problems import Problem, ProblemsError
 from billing.measurement.kpis import PeriodOutcomes
 from billing.measurement.queries import MeasureRequest, measure
 from billing.rating.service import thresholds_of
+from billing.simulation.costs import CostsFile, cost_model
+from billing.simulation.costs_file import load_costs_text
+from billing.simulation.invoices import invoice_checks
+from billing.simulation.profile import Profile, load_profile_text
+from billing.simulation.ranges import left_out, priced
+from billing.simulation.replay import replay
 from billing.simulation.results import Scenario, SimulationResult
-from billing.simulation.run import simulate
+from billing.simulation.run import Context, simulate
 from billing.storage.db import reading
 
 CURRENT = "current"
@@ -40,11 +47,12 @@ class Alternative:
     terms: ContractTerms
 
 
-def read_alternatives(paths: Sequence[Path]) -> list[Alternative]:
-    """Parse and validate alternative contract files; every problem of every file at once."""
+def read_alternatives(paths: Sequence[Path], reserved: Sequence[str] = (CURRENT,)) -> list[Alternative]:
+    """Parse and validate alternative contract files; every problem of every file at once.
+    Each is named after its file (a ' added while the name is taken)."""
     problems: list[Problem] = []
     out: list[Alternative] = []
-    names: set[str] = {CURRENT}
+    names: set[str] = set(reserved)
     for path in paths:
         try:
             text = path.read_text(encoding="utf-8")
@@ -65,26 +73,76 @@ def read_alternatives(paths: Sequence[Path]) -> list[Alternative]:
     return out
 
 
+def read_costs(path: Path) -> CostsFile:
+    """Parse and validate a costs file; every problem at once."""
+    costs, problems = load_costs_text(_read(path), str(path))
+    if costs is None:
+        raise ProblemsError(problems)
+    return costs
+
+
+def read_profile(path: Path) -> Profile:
+    """Parse and validate a prospect's profile; every problem at once."""
+    profile, problems = load_profile_text(_read(path), str(path))
+    if profile is None:
+        raise ProblemsError(problems)
+    return profile
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemsError([Problem("file", f"cannot read the file: {exc}", str(path))]) from None
+
+
 def simulate_contract(
     engine: Engine,
     code: str,
     alternatives: Sequence[Alternative],
     first: Period,
     last: Period,
+    *,
+    now: datetime,
     sweep: bool = False,
-    sensitivity_percent: Decimal | None = None,
+    costs: CostsFile | None = None,
+    include_partial: bool = False,
+    locale: str | None = None,
 ) -> SimulationResult:
+    """The contract's current terms and each alternative over ``first`` .. ``last``. Months
+    that have not ended at ``now`` (in the contract's time zone) or hold no data are left out
+    and listed (priced and flagged with ``include_partial``); each priced month with an issued
+    invoice is compared with it (``billing.simulation.invoices``)."""
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     with reading(engine) as session:
-        scenarios = build_scenarios(session, code, alternatives, first, last)
-    return simulate(code, scenarios, periods_between(first, last), sweep, sensitivity_percent)
+        scenarios, contract_id = build_scenarios(session, code, alternatives, first, last)
+        current = scenarios[0]
+        model = cost_model(costs, code, current.reference.currency.code)
+        scenarios = [dataclasses.replace(s, costs=model) for s in scenarios]
+        wanted = periods_between(first, last)
+        months_left_out = left_out(wanted, current.outcomes, lambda p: current.terms[p].timezone, now, include_partial)
+        periods = priced(wanted, months_left_out)
+        if not periods:
+            reasons = ", ".join(f"{m.period} {m.reason.replace('_', ' ')}" for m in months_left_out)
+            raise ValueError(f"no month of {first} to {last} can be priced ({reasons}); --include-partial prices them")
+        simulated = {m.period: m.invoice for m in replay(scenarios[0], periods).months}
+        checks = invoice_checks(session, contract_id, simulated, periods)
+    context = Context(
+        kind="contract",
+        locale=locale or current.terms[periods[0]].client.locale,
+        left_out=tuple(months_left_out),
+        invoices=tuple(checks),
+        costs_source=costs.source if costs else None,
+    )
+    return simulate(code, scenarios, periods, sweep, context)
 
 
 def build_scenarios(
     session: Session, code: str, alternatives: Sequence[Alternative], first: Period, last: Period
-) -> list[Scenario]:
-    """The current terms and each alternative over the range, with the months measured once."""
+) -> tuple[list[Scenario], int]:
+    """The current terms and each alternative over the range, with the months measured once;
+    and the contract's id."""
     contract = get_contract(session, code)
     assert contract.id is not None
     versions = versions_of(session, contract.id)
@@ -117,7 +175,7 @@ def build_scenarios(
                 measured[_rule(alternative.terms)],
             )
         )
-    return scenarios
+    return scenarios, contract.id
 
 
 def measure_rules(

@@ -11,6 +11,9 @@ Conventions the Markdown follows (also explained to readers in docs/contract-lan
     with exactly these problem codes.
   - ``# refused-after-base: CODE``: the block validates on its own, but loading it into a
     database that holds ``BASE`` is refused with exactly this code (amendment rules).
+  - ``# kind: costs`` or ``# kind: profile``: the block is a costs file or a prospect's
+    profile (docs/simulation.md), loaded with that language's loader instead (``invalid``
+    applies to it too).
 
   A block without directives is a whole contract file and must load without problems.
 
@@ -42,6 +45,8 @@ from billing.cli import app
 from billing.contracts.language import load_terms_text
 from billing.core.problems import ProblemsError
 from billing.measurement.contracts import load_contracts
+from billing.simulation.costs_file import load_costs_text
+from billing.simulation.profile import load_profile_text
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -58,7 +63,9 @@ BASE = {
     "invoicing": "invoicing: {series: DOC, credit_note_series: DOC-CN}",
     "charges": 'charges:\n  - {id: platform, type: fixed, amount: "100.00"}',
 }
-DIRECTIVES = ("fragment", "invalid", "refused-after-base")
+DIRECTIVES = ("fragment", "invalid", "refused-after-base", "kind")
+#: Loaders of the YAML languages other than contracts, by ``# kind:``.
+LOADERS = {"costs": load_costs_text, "profile": load_profile_text}
 
 runner = CliRunner()
 
@@ -147,7 +154,12 @@ def test_the_docs_exist_and_hold_yaml_examples():
 
 @pytest.mark.parametrize("block", YAML_BLOCKS, ids=[b.where for b in YAML_BLOCKS])
 def test_yaml_example_loads_or_fails_as_it_says(block: Block):
-    terms, problems = load_terms_text(contract_text(block), block.where)
+    kind = block.directives.get("kind", ["contract"])[0]
+    if kind == "contract":
+        terms, problems = load_terms_text(contract_text(block), block.where)
+    else:
+        assert kind in LOADERS, f"{block.where}: unknown kind {kind!r}"
+        terms, problems = LOADERS[kind](block.text, block.where)  # type: ignore[assignment]
     codes = sorted({problem.code for problem in problems})
     if "invalid" in block.directives:
         assert terms is None

@@ -1,128 +1,32 @@
-"""Pricing simulation: the same measured months priced under other terms. Pure worked months
-first, then from the database (both engines): the current scenario equals ``rate_contract``,
-alternatives come from files, and the report is one self-contained HTML file."""
+"""Pricing simulation from the database (both engines): the current scenario equals
+``rate_contract``, alternatives come from files, months that have not ended or hold no data
+are left out, and every difference from an issued invoice is explained by cause. The pure
+workbench (margins, break-evens, sensitivities, prospects) is tests/simulation/test_workbench.py."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 from textwrap import dedent
 
+import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from billing.cli import app
 from billing.core.periods import Period
+from billing.core.problems import ProblemsError
 from billing.measurement.contracts import load_contracts
 from billing.rating.service import rate_contract
-from billing.simulation.break_even import with_price
-from billing.simulation.replay import replay
-from billing.simulation.results import Scenario
-from billing.simulation.run import simulate
-from billing.simulation.sensitivity import scale_outcomes
-from billing.simulation.service import read_alternatives, simulate_contract
+from billing.simulation.service import read_alternatives, read_costs, simulate_contract
 from billing.storage.db import reading
-from tests.rating.rating_cases import cell, contract, measured
-from tests.reconciliation.test_reconciliation import contact, interactions
+from tests.reconciliation.test_reconciliation import close_and_issue, contact, interactions
 
-OCT, NOV = Period(2026, 10), Period(2026, 11)
-
-FTE_TERMS = """
-    contract: SIM-1
-    client: {id: sim, name: "Sim S.A.", locale: en_US}
-    currency: USD
-    timezone: America/Lima
-    start: 2026-01-01
-    invoicing: {series: S001, credit_note_series: SC01}
-    charges:
-      - {id: agents, type: fte, rate: "4000.00", headcount: [{from: 2026-01-01, fte: 2}]}
-"""
-
-PER_RESOLUTION = """
-    contract: SIM-1-ALT
-    client: {id: sim, name: "Sim S.A.", locale: en_US}
-    currency: USD
-    timezone: America/Lima
-    start: 2026-01-01
-    invoicing: {series: S001, credit_note_series: SC01}
-    charges:
-      - {id: resolutions, type: usage, metric: resolutions, pricing: {model: flat, unit_price: "2.00"}}
-    service_levels:
-      at_risk_percent: "10"
-      levels:
-        - {id: answer-speed, metric: service_level, threshold_seconds: 20, target: "80", allocation_percent: "50"}
-"""
-
-
-def months(resolutions: dict[Period, int], within_percent: int = 90) -> dict[Period, object]:
-    """Measured months with ``resolutions`` each, answered 4000, ``within_percent`` in 20 s."""
-    return {
-        p: measured("SIM-1", str(p), cell(offered=4000, within=40 * within_percent, resolutions=n))
-        for p, n in resolutions.items()
-    }
-
-
-def scenarios(outcomes, alternative: str = PER_RESOLUTION) -> list[Scenario]:
-    current, alt = contract(FTE_TERMS), contract(alternative)
-    return [
-        Scenario("current", "inline", dict.fromkeys(outcomes, current), outcomes),
-        Scenario("per-resolution", "inline", dict.fromkeys(outcomes, alt), outcomes),
-    ]
-
-
-def test_each_scenario_prices_the_same_months() -> None:
-    outcomes = months({OCT: 3000, NOV: 3500})
-
-    result = simulate("SIM-1", scenarios(outcomes), [OCT, NOV]).as_json()
-
-    current, alt = result["scenarios"]
-    assert [m["total"] for m in current["months"]] == ["8000.00", "8000.00"]
-    assert [m["total"] for m in alt["months"]] == ["6000.00", "7000.00"]
-    assert [m["difference"] for m in alt["months"]] == ["-2000.00", "-1000.00"]
-    assert (current["total"], alt["total"], alt["difference"]) == ("16000.00", "13000.00", "-3000.00")
-    assert current["price_per_resolution"] == "2.4615"  # 16000 / 6500
-    assert alt["price_per_contact"] == "1.6250"  # 13000 / 8000
-    assert alt["credits"] == {}
-
-
-def test_credits_per_level_when_a_level_is_missed() -> None:
-    outcomes = months({OCT: 3000}, within_percent=70)  # 70% in 20 s against 80: missed
-
-    result = simulate("SIM-1", scenarios(outcomes), [OCT]).as_json()
-
-    alt = result["scenarios"][1]
-    # 6000.00 at risk 10% = 600.00, credit 50% = 300.00
-    assert alt["months"][0]["credits"] == {"answer-speed": "-300.00"}
-    assert alt["total"] == "5700.00" and alt["credits"] == {"answer-speed": "-300.00"}
-
-
-def test_break_even_price_earns_what_the_current_terms_earned() -> None:
-    outcomes = months({OCT: 3000, NOV: 3500}, within_percent=70)  # the alternative pays credits too
-
-    result = simulate("SIM-1", scenarios(outcomes), [OCT, NOV], sweep=True)
-
-    (found,) = result.break_even
-    assert found.charge == "resolutions" and found.current_price == D("2.00")
-    assert found.price is not None and found.difference is not None
-    assert D(0) <= found.difference <= D("0.01")
-    # 16000 / (6500 x 0.95): the credits take 5% of the charges each month
-    assert abs(found.price - D(16000) / (D(6500) * D("0.95"))) < D("0.000001")
-    repriced = replay(with_price(scenarios(outcomes)[1], "resolutions", found.price), [OCT, NOV])
-    assert repriced.total == found.total and abs(repriced.total - D("16000.00")) <= D("0.01")
-
-
-def test_sensitivity_moves_volume_and_resolutions() -> None:
-    outcomes = months({OCT: 3000})
-
-    result = simulate("SIM-1", scenarios(outcomes), [OCT], sensitivity_percent=D(10))
-
-    cases = {case.name: case.totals for case in result.sensitivity}
-    assert cases["resolutions +10%"] == {"current": D("8000.00"), "per-resolution": D("6600.00")}
-    assert cases["resolutions -10%"]["per-resolution"] == D("5400.00")
-    assert cases["volume +10%"]["per-resolution"] == D("6600.00")
-    scaled = scale_outcomes(outcomes, "volume", D("1.1"))[OCT].cells[0]
-    assert (scaled.offered, scaled.answered_within, scaled.resolutions) == (4400, (3960,), 3300)
+SEP, OCT, NOV, DEC = Period(2026, 9), Period(2026, 10), Period(2026, 11), Period(2026, 12)
+#: After every month of the story has ended in Lima.
+LATER = datetime(2027, 1, 15, tzinfo=UTC)
 
 
 # -- from the database ------------------------------------------------------------------------
@@ -167,7 +71,7 @@ def test_the_current_scenario_is_what_rating_gives(db: Engine, tmp_path: Path) -
     alternative = tmp_path / "per-resolution.yaml"
     alternative.write_text(dedent(DB_CONTRACT).replace("RECON-1", "RECON-ALT").replace('"2.00"', '"3.00"'))
 
-    result = simulate_contract(db, "RECON-1", read_alternatives([alternative]), Period(2026, 9), NOV, sweep=True)
+    result = simulate_contract(db, "RECON-1", read_alternatives([alternative]), SEP, NOV, now=LATER, sweep=True)
 
     with reading(db) as session:
         rated = [rate_contract(session, "RECON-1", p) for p in (Period(2026, 9), OCT, NOV)]
@@ -176,8 +80,12 @@ def test_the_current_scenario_is_what_rating_gives(db: Engine, tmp_path: Path) -
     assert [m.total for m in current.months] == [D("114.95"), D("131.45"), D("114.95")]
     # September 100 + 5 x 3.00 = 115.00, credit 5.75 -> 109.25 + VAT; October earns it back
     assert [m.subtotal for m in alt.months] == [D("109.25"), D("126.75"), D("109.00")]
-    (break_even,) = result.break_even
-    assert break_even.difference is not None and D(0) <= break_even.difference <= D("0.01")
+    price, volume = result.break_even
+    # the current terms earned 104.50 + 119.50 + 104.50 = 328.50 before tax (1.50 from November);
+    # at 1.90: September 109.50 less a credit of 5.48 = 104.02, October 113.30 + 5.48 earned
+    # back = 118.78, November 105.70: 328.50
+    assert (price.kind, price.value, price.revenue, price.difference) == ("price", D("1.90"), D("328.50"), D(0))
+    assert volume.kind == "volume" and volume.revenue is not None and volume.revenue >= result.current.revenue
 
 
 def test_simulate_command_writes_a_self_contained_report(db_url: str, db: Engine, tmp_path: Path) -> None:
@@ -187,19 +95,25 @@ def test_simulate_command_writes_a_self_contained_report(db_url: str, db: Engine
     report = tmp_path / "report.html"
 
     command = ["simulate", "RECON-1", "--terms", str(alternative), "--from", "2026-09", "--to", "2026-11"]
+    command += ["--today", "2027-01-15"]
     ran = CliRunner().invoke(app, ["--db", db_url, *command, "--sweep", "--html", str(report), "--json"])
 
     assert ran.exit_code == 0, ran.output
     data = json.loads(ran.output)
     assert [s["name"] for s in data["scenarios"]] == ["current", "alt"]
-    assert [c["case"] for c in data["sensitivity"]["cases"]] == [
-        "volume -10%",
-        "volume +10%",
-        "resolutions -10%",
-        "resolutions +10%",
+    assert [(c["kind"], c["step"]) for c in data["sensitivity"]] == [
+        ("volume", "-10"),
+        ("volume", "+10"),
+        ("resolution_rate", "-5"),
+        ("resolution_rate", "+5"),
+        ("ai_share", "-10"),
+        ("ai_share", "+10"),
+        ("service_level", "-5"),
+        ("service_level", "+5"),
     ]
     html = report.read_text()
-    assert html.count("<svg") == 2 and "<script" not in html
+    assert html.count("<svg") == 3 and "<script" not in html  # monthly, volume, credits (no costs)
+    assert '<html lang="en">' in html and "Revenue (before tax)" in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in html
 
 
@@ -222,3 +136,81 @@ def test_every_alternative_example_is_a_valid_contract() -> None:
     files = sorted((CONTRACTS / "alternatives").glob("*.yaml"))
     found = read_alternatives(files)
     assert {a.terms.code for a in found} == {"BANDINO-2026-PR", "BANDINO-2026-RISK20", "TIBERICA-2026-GRAD"}
+
+
+def test_months_not_ended_or_without_data_are_left_out_and_listed(db: Engine, tmp_path: Path) -> None:
+    load_story(db, tmp_path)  # data in September to November, none in December
+    alternative = tmp_path / "alt.yaml"
+    alternative.write_text(dedent(DB_CONTRACT).replace('"2.00"', '"2.50"'))
+    alternatives = read_alternatives([alternative])
+    # 2026-11-30 23:00 in Lima is 2026-12-01 04:00 UTC: November has not ended there yet
+    before_the_end = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+
+    result = simulate_contract(db, "RECON-1", alternatives, OCT, DEC, now=before_the_end)
+
+    assert result.periods == (OCT,)
+    assert [(m.period, m.reason, m.included) for m in result.left_out] == [
+        (NOV, "not_ended", False),
+        (DEC, "not_ended", False),
+    ]
+    later = simulate_contract(db, "RECON-1", alternatives, OCT, DEC, now=LATER)
+    assert later.periods == (OCT, NOV)
+    assert [(m.period, m.reason) for m in later.left_out] == [(DEC, "no_data")]
+    # asked to, December is priced as a month (the platform fee alone) and flagged
+    flagged = simulate_contract(db, "RECON-1", alternatives, OCT, DEC, now=LATER, include_partial=True)
+    assert flagged.periods == (OCT, NOV, DEC)
+    # October 100 + 7 x 2.00 + September's credit of 5.50 earned back; November 100 + 3 x 1.50
+    assert [m.subtotal for m in flagged.current.months] == [D("119.50"), D("104.50"), D("100.00")]
+    assert [(m.period, m.included) for m in flagged.left_out] == [(DEC, True)]
+    with pytest.raises(ValueError, match="no month of 2026-12 to 2026-12 can be priced"):
+        simulate_contract(db, "RECON-1", alternatives, DEC, DEC, now=LATER)
+
+
+def test_every_difference_from_the_issued_invoice_is_explained(db: Engine, tmp_path: Path) -> None:
+    """October invoiced 5 resolutions (100 + 5 x 2.00); then one of them turns out to be a repeat
+    contact, and two late resolutions arrive; a November amendment does not touch October."""
+    path = tmp_path / "recon.yaml"
+    path.write_text(dedent(DB_CONTRACT))
+    load_contracts(db, [path])
+    interactions(db, tmp_path, "october", [contact(f"i{n}", f"c{n}", f"10-{25 + n}") for n in range(1, 6)])
+    close_and_issue(db)
+    interactions(
+        db,
+        tmp_path,
+        "late",
+        [
+            contact("again-c3", "c3", "10-31", resolved=False),  # c3's resolution of 10-28 was a repeat
+            contact("late-1", "c10", "10-28"),
+            contact("late-2", "c11", "10-29"),
+        ],
+    )
+
+    result = simulate_contract(db, "RECON-1", [], OCT, OCT, now=LATER)
+
+    (check,) = result.invoices
+    # issued: 100 + 5 x 2.00 = 110.00 + VAT 11.00 = 121.00
+    assert (check.issued_subtotal, check.issued_total) == (D("110.00"), D("121.00"))
+    # one repeat contact: -2.00 (-2.20 after tax); two late resolutions (and the repeat's own
+    # contact, unresolved): +4.00 (+4.40); the terms did not change
+    assert [(s.cause, s.subtotal, s.total) for s in check.steps] == [
+        ("repeat_contacts", D("-2.00"), D("-2.20")),
+        ("late_data", D("4.00"), D("4.40")),
+    ]
+    assert (check.simulated_subtotal, check.simulated_total) == (D("112.00"), D("123.20"))
+    assert check.issued_total + sum(s.total for s in check.steps) == check.simulated_total
+    assert result.current.months[0].total == check.simulated_total
+
+
+def test_costs_give_margins_and_a_costs_file_in_another_currency_is_refused(db: Engine, tmp_path: Path) -> None:
+    load_story(db, tmp_path)
+    costs = tmp_path / "costs.yaml"
+    costs.write_text('currency: USD\ndefault: {fixed_monthly: "60.00"}\n')
+
+    result = simulate_contract(db, "RECON-1", [], OCT, NOV, now=LATER, costs=read_costs(costs))
+
+    # October 119.50 (with September's credit earned back), November (amended, 1.50) 104.50
+    assert [m.margin for m in result.current.months] == [D("59.50"), D("44.50")]
+    assert result.current.margin_percent is not None and round(result.current.margin_percent, 2) == D("46.43")
+    costs.write_text('currency: EUR\ndefault: {fixed_monthly: "60.00"}\n')
+    with pytest.raises(ProblemsError, match="the costs are in EUR, RECON-1 bills in USD"):
+        simulate_contract(db, "RECON-1", [], OCT, NOV, now=LATER, costs=read_costs(costs))

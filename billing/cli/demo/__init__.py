@@ -70,7 +70,7 @@ def run_demo(out: Path, contracts_dir: Path, seed: int) -> None:
     reconcile(engine, last)
 
     console.rule("7. Pricing simulation for an account manager")
-    simulate(engine, contracts_dir / "alternatives", months, out)
+    simulate(engine, contracts_dir, months, out)
 
     console.rule("8. Client statements")
     statements(engine, months, out)

@@ -6,7 +6,7 @@ import csv
 import json
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from billing.cli.common import console
 from billing.core.periods import Period
@@ -126,31 +126,78 @@ def reconcile(engine: Engine, period: Period) -> None:
             )
 
 
-def simulate(engine: Engine, alternatives: Path, months: list[Period], out: Path) -> None:
+def simulate(engine: Engine, contracts: Path, months: list[Period], out: Path) -> None:
+    """The current terms against the alternatives with the example costs (margins, break-evens,
+    sensitivities), and a prospect priced under two sets of terms; reports in es and en."""
+    from datetime import UTC, datetime
+
     from rich.table import Table
 
-    from billing.simulation.report import simulation_html
-    from billing.simulation.service import read_alternatives, simulate_contract
+    from billing.simulation.prospect import simulate_prospect
+    from billing.simulation.report import report_html
+    from billing.simulation.serialize import simulation_json
+    from billing.simulation.service import read_alternatives, read_costs, read_profile, simulate_contract
 
-    files = sorted(alternatives.glob("banco-andino-*.yaml"))
-    if not files:
-        console.print("  no alternative terms found", highlight=False)
+    files = sorted((contracts / "alternatives").glob("banco-andino-*.yaml"))
+    workbench = contracts / "workbench"
+    if not files or not (workbench / "costs.yaml").exists():
+        console.print("  no alternative terms or costs found", highlight=False)
         return
-    result = simulate_contract(engine, "BANDINO-2026", read_alternatives(files), months[0], months[-1], sweep=True)
-    data = result.as_json()
-    table = Table("scenario", "total", "difference", "per resolution", "per contact")
+    result = simulate_contract(
+        engine,
+        "BANDINO-2026",
+        read_alternatives(files),
+        months[0],
+        months[-1],
+        now=datetime.now(UTC),
+        sweep=True,
+        costs=read_costs(workbench / "costs.yaml"),
+    )
+    _scenario_table(Table, simulation_json(result))
+    for check in simulation_json(result)["invoices"]:
+        steps = ", ".join(f"{s['cause']} {s['total']}" for s in check["steps"]) or "none"
+        console.print(
+            f"  {check['period']} invoice {check['number']} {check['issued']['total']} -> current terms "
+            f"{check['simulated']['total']} (after tax); differences: {steps}",
+            highlight=False,
+        )
+    for language, locale in (("es", "es_PE"), ("en", "en_US")):
+        report = out / f"simulation-BANDINO-2026-{language}.html"
+        report.write_text(report_html(result, locale, generated_at=date.today().isoformat()), encoding="utf-8")
+        console.print(f"  report: {report}", highlight=False)
+    terms = [(a.name, a.source, a.terms) for a in read_alternatives(
+        [contracts / "tienda-iberica.yaml", contracts / "alternatives" / "tienda-iberica-graduated.yaml"], reserved=()
+    )]  # fmt: skip
+    prospect = simulate_prospect(
+        read_profile(workbench / "prospect-profile.yaml"),
+        terms,
+        6,
+        7,
+        sweep=True,
+        costs=read_costs(workbench / "prospect-costs.yaml"),
+    )
+    console.print(f"  prospect {prospect.contract}, 6 months generated (seed 7):", highlight=False)
+    _scenario_table(Table, simulation_json(prospect))
+    report = out / f"simulation-{prospect.contract}.html"
+    report.write_text(report_html(prospect, "es_ES", generated_at=date.today().isoformat()), encoding="utf-8")
+    console.print(f"  report: {report}", highlight=False)
+
+
+def _scenario_table(table_class: Any, data: dict[str, Any]) -> None:
+    table = table_class("scenario", "revenue", "margin", "margin %", "per resolution")
     for scenario in data["scenarios"]:
         table.add_row(
             scenario["name"],
-            scenario["total"],
-            scenario.get("difference") or "",
-            scenario.get("price_per_resolution") or "",
-            scenario.get("price_per_contact") or "",
+            scenario["revenue"],
+            scenario["margin"] or "",
+            scenario["margin_percent"] or "",
+            scenario["client_per_resolution"] or "",
         )
     console.print(table)
-    report = out / "simulation-BANDINO-2026.html"
-    report.write_text(simulation_html(result, generated_at=date.today().isoformat()), encoding="utf-8")
-    console.print(f"  report: {report}", highlight=False)
+    console.print(
+        f"  amounts in {data['currency']} before tax; cost {data['scenarios'][0]['cost']} in every scenario",
+        highlight=False,
+    )
 
 
 def statements(engine: Engine, months: list[Period], out: Path) -> None:
