@@ -6,13 +6,14 @@ Lines). Each row comes out as a tuple of raw values in the order the importer as
 its line number in the file; values are strings, ``""`` when absent: JSON numbers and booleans
 are turned into their text so one validator serves both formats.
 
-The file is read as bytes (``billing.measurement.ingest.lines``), so **a bad byte is a bad row**:
-a row that is not UTF-8, holds a NUL, is longer than ``MAX_ROW_BYTES``, has the wrong number of
-fields or is not a JSON object comes out as a ``Malformed`` row holding its bytes, and every
-other row of the file is read. CSV quoting works as ever (a quoted field may hold newlines: one
-row over several lines), but a record that runs on for more than ``MAX_ROW_BYTES`` (a quote
-that never closes) is cut there and kept whole, and reading goes on at the next line. Memory
-stays within a few times ``MAX_ROW_BYTES`` whatever the file holds.
+The file is read as bytes (``billing.measurement.ingest.lines``) and made into rows
+(``billing.measurement.ingest.records``), so **a bad byte is a bad row**: a row that is not
+UTF-8, holds a NUL, is longer than ``MAX_ROW_BYTES``, has the wrong number of fields or is not
+a JSON object comes out as a ``Malformed`` row holding its bytes, and every other row of the
+file is read. CSV quoting works as ever (a quoted field may hold newlines: one row over
+several lines). Memory stays within a few times ``MAX_ROW_BYTES`` whatever the file holds.
+``raw_text`` turns a row as read into what ``rejected_row`` stores: its text, or its bytes
+escaped where they are not text a database can hold.
 """
 
 from __future__ import annotations
@@ -27,15 +28,8 @@ from typing import Any
 
 from billing.core import limits
 from billing.core.problems import Problem, ProblemsError
-from billing.measurement.ingest.lines import (
-    BOM,
-    KEPT_PREFIX_BYTES,
-    BadLine,
-    escape_bytes,
-    pieces,
-    storable,
-    without_line_end,
-)
+from billing.measurement.ingest.lines import BOM, KEPT_PREFIX_BYTES, escape_bytes, pieces, storable, without_line_end
+from billing.measurement.ingest.records import Malformed, NotAValue, csv_rows, jsonl_rows, picker, text_of
 
 #: The longest row read (bytes of a line, or about that of a CSV record over several lines);
 #: read when a file is opened, so a test may lower it here.
@@ -50,20 +44,6 @@ PREFIX = "prefix"
 __all__ = ["ESCAPED", "KEPT_PREFIX_BYTES", "MAX_ROW_BYTES", "PREFIX", "Malformed", "RowSource", "open_rows"]
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
-    """A row that could not be read into values: why, and what was read of it (``data``: its
-    text, or its bytes when they are not all text; only their start when ``truncated``)."""
-
-    reason: str
-    data: bytes | str
-    truncated: bool = False
-
-
-class _NotAValue(Exception):
-    """A JSON field holding a list or an object."""
-
-
 @dataclass
 class RowSource:
     """An open import file: its format, header, and which wanted columns it lacks."""
@@ -76,8 +56,6 @@ class RowSource:
     width: int = 0
     _handle: Any = field(default=None, repr=False)
     limit: int = limits.MAX_ROW_BYTES
-    _pending: list[str | BadLine] = field(default_factory=list, repr=False)
-    _trouble: str | None = field(default=None, repr=False)
 
     @property
     def source(self) -> str:
@@ -90,9 +68,10 @@ class RowSource:
         row's text as read, or a ``Malformed`` when it has no values; ``raw_text`` makes it
         storable."""
         if self.format == "csv":
-            yield from self._csv_rows()
+            blocks = pieces(self._handle, self.limit, skip_first_line=True)
+            yield from csv_rows(blocks, self.width, picker(self.header or "", self.columns), self.limit)
         else:
-            yield from self._jsonl_rows()
+            yield from jsonl_rows(pieces(self._handle, self.limit), self.columns)
 
     def raw_text(self, raw: Any) -> tuple[str, str | None]:
         """A row as read, as stored text and its format (``ESCAPED``, ``PREFIX`` or None)."""
@@ -125,13 +104,13 @@ class RowSource:
         try:
             if self.format == "jsonl":
                 record = json.loads(text)
-                return tuple(_text(record.get(name)) for name in self.columns) if isinstance(record, dict) else ()
+                return tuple(text_of(record.get(name)) for name in self.columns) if isinstance(record, dict) else ()
             fields = next(csv.reader(io.StringIO(text, newline="\n")), [])
-        except (ValueError, RecursionError, csv.Error, _NotAValue):
+        except (ValueError, RecursionError, csv.Error, NotAValue):
             return ()
         if len(fields) != self.width:
             return ()
-        return self._pick(fields)
+        return tuple(picker(self.header or "", self.columns)(fields))
 
     def position(self) -> int:
         """Bytes read so far (approximately: the reader reads ahead), for a progress bar."""
@@ -143,117 +122,6 @@ class RowSource:
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
-
-    def _pick(self, fields: list[str]) -> tuple[str, ...]:
-        positions = {name.strip(): index for index, name in enumerate(next(csv.reader([self.header or ""])))}
-        return tuple("" if positions.get(n) is None else fields[positions[n]] for n in self.columns)
-
-    def _csv_rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
-        names = next(csv.reader([self.header or ""]))
-        positions = {name.strip(): index for index, name in enumerate(names)}
-        width = self.width
-        wanted = [positions.get(name) for name in self.columns]
-        present = [p for p in wanted if p is not None]
-        pick = _itemgetter(present) if len(present) == len(wanted) else _padded_getter(wanted)
-        pending = self._pending
-        reader = csv.reader(self._csv_lines())
-        line = 0
-        while True:
-            try:
-                for fields in reader:
-                    number = line + 1
-                    line = reader.line_num
-                    if self._trouble is not None:
-                        yield number, (), self._take_bad(self._trouble)
-                    elif len(fields) == width:
-                        raw = pending[0] if len(pending) == 1 else "".join(pending)  # type: ignore[arg-type]
-                        pending.clear()
-                        yield number, pick(fields), raw
-                    elif not fields:
-                        pending.clear()  # a blank line
-                    else:
-                        yield number, (), self._take_bad(f"has {len(fields)} fields where the header has {width}")
-                return
-            except csv.Error as exc:
-                number = line + 1
-                line = reader.line_num
-                yield number, (), self._take_bad(self._trouble or f"cannot be read as CSV: {exc}")
-
-    def _csv_lines(self) -> Iterator[str]:
-        """The file's lines for the csv reader, each kept in ``_pending`` until the consumer has
-        the record they make. A bad line sets ``_trouble`` (why its record is bad); a record
-        grown past ``limit`` is closed with a quote (``"``)."""
-        pending = self._pending
-        limit = self.limit
-        size = 0
-        for piece in pieces(self._handle, limit, skip_first_line=True):
-            if type(piece) is str:
-                for line in io.StringIO(piece, newline="\n"):
-                    pending.append(line)
-                    if len(pending) == 1:
-                        size = len(line)
-                        yield line
-                        continue
-                    size += len(line)
-                    if size <= limit:
-                        yield line
-                        continue
-                    self._trouble = self._trouble or (
-                        f"runs on over several lines for more than {limit:,} bytes: "
-                        "a quoted field that is never closed? (every line it took is kept)"
-                    )
-                    yield '"\n'
-            else:
-                assert isinstance(piece, BadLine)
-                pending.append(piece)
-                self._trouble = self._trouble or piece.reason
-                # Its quotes still open and close fields (undecodable bytes as lone surrogates,
-                # NULs as U+FFFD); an over-long line, of which only the start is known, is empty.
-                yield (
-                    "\n" if piece.truncated else piece.data.decode("utf-8", "surrogateescape").replace("\x00", "\ufffd")
-                )
-
-    def _take_bad(self, reason: str) -> Malformed:
-        pending = self._pending
-        if all(type(p) is str for p in pending):
-            data: bytes | str = "".join(pending)  # type: ignore[arg-type]
-            truncated = False
-        else:
-            data = b"".join(p.data if isinstance(p, BadLine) else p.encode("utf-8") for p in pending)
-            truncated = any(isinstance(p, BadLine) and p.truncated for p in pending)
-        pending.clear()
-        self._trouble = None
-        return Malformed(reason, data, truncated)
-
-    def _jsonl_rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
-        columns = self.columns
-        loads = json.loads
-        number = 0
-        for piece in pieces(self._handle, self.limit):
-            if type(piece) is not str:
-                assert isinstance(piece, BadLine)
-                number += 1
-                yield number, (), Malformed(piece.reason, piece.data, piece.truncated)
-                continue
-            for line in io.StringIO(piece, newline="\n"):
-                number += 1
-                if not line.strip():
-                    continue
-                try:
-                    record = loads(line)
-                except (ValueError, RecursionError):
-                    yield number, (), Malformed("is not a JSON object on one line", line)
-                    continue
-                if not isinstance(record, dict):
-                    yield number, (), Malformed("is not a JSON object on one line", line)
-                    continue
-                try:
-                    values = tuple([_text(record.get(name)) for name in columns])
-                except _NotAValue:
-                    nested = next(n for n in columns if isinstance(record.get(n), dict | list))
-                    yield number, (), Malformed(f"{nested}: holds a list or an object, not a value", line)
-                    continue
-                yield number, values, line
 
 
 def open_rows(path: Path, columns: Sequence[str], required: Sequence[str], kind: str) -> RowSource:
@@ -321,33 +189,3 @@ def _format_of(path: Path, first: bytes) -> str:
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     return "jsonl" if first.removeprefix(BOM).lstrip().startswith(b"{") else "csv"
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, dict | list):
-        raise _NotAValue
-    return str(value)
-
-
-def _itemgetter(positions: list[int]) -> Any:
-    from operator import itemgetter
-
-    if len(positions) == 1:
-        only = positions[0]
-        return lambda fields: (fields[only],)
-    return itemgetter(*positions)
-
-
-def _padded_getter(wanted: list[int | None]) -> Any:
-    def pick(fields: list[str]) -> tuple[str, ...]:
-        return tuple("" if p is None else fields[p] for p in wanted)
-
-    return pick
