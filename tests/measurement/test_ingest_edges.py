@@ -443,3 +443,26 @@ def test_the_cli_imports_lists_and_exports_rows_of_any_bytes_without_a_traceback
     assert out.read_bytes() == HEADER.encode() + b"\n" + lines[1] + b"\n" + lines[2] + b"\n"
     unwritable = billing("outcomes", "rejected", "--export", str(tmp_path / "missing" / "fix.csv"))
     assert unwritable.exit_code == 2 and "cannot write" in unwritable.stderr
+
+
+def test_rows_of_a_file_with_its_own_columns_are_exported_in_the_kinds_columns_with_their_bytes(db, tmp_path):
+    """Re-mapped to the kind's columns on export, a field keeps its exact bytes (a newline,
+    a quote, a byte that is not UTF-8), and the exported file reads back one row per row."""
+    load_contract(db, tmp_path)
+    header = b"contract,interaction_id,customer_id,channel,started_at,wait_seconds,abandoned,handle_seconds,notes"
+    lines = [
+        b'ACME-1,m1,"two\nlines",voice,2026-10-01T10:00:00Z,5,false,60,"a ""quoted"" note"',
+        b"ACME-1,m2,Pe\xf1a,voice,2026-10-01T11:00:00Z,5,false,60,",
+        b"ACME-1,m3,c3,voice,2026-10-01T12:00:00Z,5,false,60,",
+    ]
+    summary = ingest.import_interactions(db, write(tmp_path, lines, "own.csv", header=header))
+    assert (summary.imported, summary.rejected) == (1, 2)
+    out = exported(db, tmp_path)
+    assert out == (
+        HEADER.encode() + b"\n"
+        b'm1,ACME-1,voice,"two\nlines",2026-10-01T10:00:00Z,5,false,60,,,,,,\n'
+        b"m2,ACME-1,voice,Pe\xf1a,2026-10-01T11:00:00Z,5,false,60,,,,,,\n"
+    )
+    (tmp_path / "fixed.csv").write_bytes(out.replace(b"two\nlines", b"c1").replace(b"\xf1", "ñ".encode()))
+    fixed = ingest.import_interactions(db, tmp_path / "fixed.csv")
+    assert (fixed.imported, fixed.rejected, fixed.resolved_earlier_rejects) == (2, 0, 2)

@@ -108,6 +108,8 @@ def _head(carry: bytes, data: bytes, end: int) -> bytes:
 
 
 def _too_long(head: bytes, length: int, limit: int) -> BadLine:
+    if len(head) >= length:  # all of it kept: without its line ending
+        head = head.removesuffix(b"\r")
     return BadLine(
         head[:KEPT_PREFIX_BYTES],
         f"is longer than {limit:,} bytes ({length:,}); only its first {KEPT_PREFIX_BYTES:,} bytes are kept",
@@ -124,6 +126,7 @@ def _over_long(handle: BinaryIO, head: bytes, length: int, limit: int) -> tuple[
         if not data:
             return _too_long(head, length, limit), b""
         end = data.find(b"\n")
+        head = _head(head, data, len(data) if end < 0 else end)
         if end >= 0:
             return _too_long(head, length + end, limit), data[end + 1 :]
         length += len(data)

@@ -123,14 +123,11 @@ def _names(header: str) -> list[str]:
 
 
 def _csv_line(fields: list[str]) -> bytes:
-    """One CSV row (``\\n`` excluded); fields holding a carriage return are quoted, which the
-    csv module's minimal quoting does not do when lines end with ``\\n`` alone."""
+    """One CSV row (without its line ending). The writer quotes a field only for the characters
+    of its line terminator: ``\\r\\n`` makes it quote fields holding either."""
     buffer = io.StringIO()
-    if any("\r" in f for f in fields):
-        csv.writer(buffer, lineterminator="", quoting=csv.QUOTE_ALL).writerow(fields)
-    else:
-        csv.writer(buffer, lineterminator="").writerow(fields)
-    return buffer.getvalue().encode("utf-8", "surrogateescape")
+    csv.writer(buffer, lineterminator="\r\n").writerow(fields)
+    return buffer.getvalue().removesuffix("\r\n").encode("utf-8", "surrogateescape")
 
 
 def _text(value: Any) -> str:
