@@ -38,6 +38,9 @@ class TextDomain:
     max_length: int
     pattern: re.Pattern[str]
     allowed: str
+    #: The domain is any printable text: ``str.isprintable`` (true for none of the characters
+    #: the pattern refuses) is then a quick yes, the pattern deciding only when it says no.
+    any_printable: bool = False
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` is not in this domain (one sentence), or None when it is."""
@@ -52,18 +55,24 @@ class TextDomain:
 
     def accepts(self, value: str) -> bool:
         """``problem(value) is None``, without building a message: for a check per imported row."""
-        return len(value) <= self.max_length and self.pattern.fullmatch(value) is not None
+        if len(value) > self.max_length:
+            return False
+        if self.any_printable and value and value.isprintable():
+            return True
+        return self.pattern.fullmatch(value) is not None
+
+
+#: Printable text: no C0/C1 control characters (NUL, CR, LF, tab, ...), no DEL, and no lone
+#: surrogate (what a JSON ``\\ud800`` escape or undecodable bytes leave in a string).
+_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]+"
 
 
 def _domain(name: str, max_length: int, pattern: str, allowed: str) -> TextDomain:
-    return TextDomain(name, max_length, re.compile(pattern), allowed)
+    return TextDomain(name, max_length, re.compile(pattern), allowed, pattern == _PRINTABLE)
 
 
 _CODE = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _CODE_WORDS = "letters, digits, '.', '_' and '-', starting with a letter or digit"
-#: Printable text: no C0/C1 control characters (NUL, CR, LF, tab, ...), no DEL, and no lone
-#: surrogate (what a JSON ``\\ud800`` escape or undecodable bytes leave in a string).
-_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]+"
 
 CONTRACT_CODE = _domain("contract code", 64, _CODE, _CODE_WORDS)
 CLIENT_ID = _domain("client id", 64, _CODE, _CODE_WORDS)
