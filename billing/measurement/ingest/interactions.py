@@ -107,7 +107,7 @@ class InteractionKind:
                     contracts[code],
                     iid,
                     channel,
-                    customer or None,
+                    customer or None,  # THE place the customer id is read into a stored row
                     instant,
                     wait_s,
                     not answered,
@@ -131,7 +131,6 @@ class InteractionKind:
                     and (nps_v is None or 0 <= nps_v <= 10)
                     and ((0 < len(iid) <= id_max and iid.isprintable()) or id_ok(iid))
                     and (channel in channels or channels.check(channel))
-                    # the customer id, read here (where it would be pseudonymised)
                     and (not customer or (len(customer) <= cust_max and customer.isprintable()) or cust_ok(customer))
                 ):
                     return row, []

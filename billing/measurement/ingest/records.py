@@ -178,7 +178,7 @@ def jsonl_rows(blocks: Iterator[str | BadLine], columns: Sequence[str]) -> Itera
             continue
         for line in io.StringIO(piece, newline="\n"):
             number += 1
-            if not line.strip():
+            if not line.strip(" \t\r\n"):  # JSON's own whitespace only: a blank line
                 continue
             try:
                 record = loads(line)
