@@ -34,7 +34,7 @@ from tests.outcome_helpers import HEADER, load_contract
 
 LIMIT = 600
 COLUMNS = HEADER.split(",")
-EXAMPLES = {"sqlite": 30, "postgresql": 10}
+EXAMPLES = {"sqlite": 100, "postgresql": 20}
 _files = itertools.count()
 
 
