@@ -1,9 +1,10 @@
 """The shape every import shares: read a file in chunks, validate each row, write the good
 ones with the database's bulk path, keep the bad ones, and record the run as a batch.
 
-Each chunk commits on its own (its good rows and its rejected rows together), so memory stays
-flat and a crash loses at most the chunk in flight; re-running the file is safe because every
-kind of row is idempotent by its natural key. An ``ImportKind`` supplies what differs:
+Each chunk commits on its own (its good rows, its rejected rows and their counts in the
+batch's row together), so memory stays flat, a crash loses at most the chunk in flight, and a
+batch whose import was killed still says what it stored; re-running the file is safe because
+every kind of row is idempotent by its natural key. An ``ImportKind`` supplies what differs:
 columns, the row converter, the natural key, how rows are written, and what runs after.
 """
 
