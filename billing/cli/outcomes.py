@@ -7,6 +7,7 @@ as a whole (unreadable, required columns missing) exits 2 and stores nothing.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,27 @@ from billing.cli.common import command_group, console, err_console, fail, fail_p
 from billing.core.problems import ProblemsError
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from billing.measurement.ingest import ImportSummary
 
 
 REJECTED_EXIT = 1
 REFUSED_EXIT = 2
+#: Control characters a kept row may hold, shown escaped (a terminal would act on them).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(value: str) -> Text:
+    """Text from a file, for the terminal: never markup, control characters as ``\\xNN``."""
+    from rich.text import Text
+
+    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value))
+
+
+def plain(message: str) -> None:
+    """A line on stderr that names a file (never read as markup)."""
+    err_console.print(safe_text(message), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,8 +72,17 @@ def register(app: typer.Typer) -> None:
         if kind not in ingest.KINDS:
             fail(f"unknown kind {kind!r}: {', '.join(ingest.KINDS)}", 2)
         if export is not None:
-            count = ingest.export_open_rejects(state.engine(), kind, export, batch)
-            err_console.print(f"{count} row(s) written to {export}; fix them and import the file again.")
+            try:
+                count = ingest.export_open_rejects(state.engine(), kind, export, batch)
+            except OSError as exc:
+                fail(f"cannot write {export}: {exc.strerror or exc}", 2)
+            plain(f"{count} row(s) written to {export}; fix them and import the file again.")
+            cut = ingest.open_prefix_rows(state.engine(), kind, batch)
+            if cut:
+                plain(
+                    f"{cut} row(s) longer than an import reads are not written (only their start is kept): "
+                    "`billing outcomes rejected` shows where they are; fix them in the original file."
+                )
             return
         with reading(state.engine()) as session:
             rows: list[dict[str, Any]] = [
@@ -67,6 +93,7 @@ def register(app: typer.Typer) -> None:
                     "row": row.row_number,
                     "status": row.status,
                     "raw": row.raw,
+                    "raw_format": row.raw_format,
                     "errors": row.errors,
                 }
                 for row in ingest.rejected_rows(session, kind, batch, None if show_all else "open")
@@ -77,7 +104,10 @@ def register(app: typer.Typer) -> None:
         table = Table("batch", "row", "status", "problems", "raw")
         for item in rows:
             problems = "\n".join(f"{e.get('field') or '-'}: {e.get('message')}" for e in item["errors"])
-            table.add_row(str(item["batch"]), str(item["row"]), str(item["status"]), problems, str(item["raw"]))
+            raw = item["raw"] if item["raw_format"] is None else f"({item['raw_format']}) {item['raw']}"
+            table.add_row(
+                str(item["batch"]), str(item["row"]), str(item["status"]), safe_text(problems), safe_text(raw)
+            )
         console.print(table)
         console.print(f"{len(rows)} row(s)")
 
@@ -127,7 +157,9 @@ def run_and_report(run: object) -> None:
         with reading(state.engine()) as session:
             for row in ingest.rejected_rows(session, summary.kind, summary.batch):
                 for message in ingest.describe(row):
-                    err_console.print(f"[red]rejected:[/red] {message}", highlight=False, soft_wrap=True)
+                    line = safe_text("rejected: ")
+                    line.stylize("red")
+                    err_console.print(line.append_text(safe_text(message)), highlight=False, soft_wrap=True)
         err_console.print(
             f"{summary.rejected} row(s) rejected and kept: `billing outcomes rejected --batch {summary.batch}` "
             "lists them, `--export FILE` writes them out to fix and re-import.",

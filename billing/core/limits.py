@@ -9,8 +9,11 @@ print safely, an amount its columns cannot hold, or a date that is not a real on
   quotes or control characters), so they are safe in a file name, a URL, a PDF header and a
   log line. Series are upper-case letters, digits and ``-``.
 - **External ids** a system sent (interaction ids, agent ids, customer ids) may hold any
-  printable character, but no control character (NUL included) and no more than
-  ``EXTERNAL_ID.max_length`` characters.
+  printable character, but no control character (NUL included), no lone surrogate (text
+  that is not Unicode, which no database can store) and no more than their domain's
+  ``max_length`` characters (the width of the column that stores them).
+- **Import rows** are at most ``MAX_ROW_BYTES`` long: an importer holds no more than that of
+  one row in memory, and rejects a longer one without reading it into memory.
 - **Amounts** fit every amount column on both engines: SQLite stores ``Exact`` columns as a
   64-bit integer of ten-thousandths, so a stored amount must stay below 9.2 x 10^14; a single
   price, rate or amount in a contract is at most ``MAX_AMOUNT`` (a trillion), leaving room for
@@ -35,26 +38,41 @@ class TextDomain:
     max_length: int
     pattern: re.Pattern[str]
     allowed: str
+    #: The domain is any printable text: ``str.isprintable`` (true for none of the characters
+    #: the pattern refuses) is then a quick yes, the pattern deciding only when it says no.
+    any_printable: bool = False
 
     def problem(self, value: str) -> str | None:
         """Why ``value`` is not in this domain (one sentence), or None when it is."""
+        article = "an" if self.name[:1] in "aeiou" else "a"
         if not value:
-            return f"a {self.name} must not be empty"
+            return f"{article} {self.name} must not be empty"
         if len(value) > self.max_length:
-            return f"a {self.name} has at most {self.max_length} characters, got {len(value)}"
+            return f"{article} {self.name} has at most {self.max_length} characters, got {len(value)}"
         if not self.pattern.fullmatch(value):
-            return f"a {self.name} is made of {self.allowed}; got {shown(value)}"
+            return f"{article} {self.name} is made of {self.allowed}; got {shown(value)}"
         return None
+
+    def accepts(self, value: str) -> bool:
+        """``problem(value) is None``, without building a message: for a check per imported row."""
+        if len(value) > self.max_length:
+            return False
+        if self.any_printable and value and value.isprintable():
+            return True
+        return self.pattern.fullmatch(value) is not None
+
+
+#: Printable text: no C0/C1 control characters (NUL, CR, LF, tab, ...), no DEL, and no lone
+#: surrogate (what a JSON ``\\ud800`` escape or undecodable bytes leave in a string).
+_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]+"
 
 
 def _domain(name: str, max_length: int, pattern: str, allowed: str) -> TextDomain:
-    return TextDomain(name, max_length, re.compile(pattern), allowed)
+    return TextDomain(name, max_length, re.compile(pattern), allowed, pattern == _PRINTABLE)
 
 
 _CODE = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _CODE_WORDS = "letters, digits, '.', '_' and '-', starting with a letter or digit"
-#: Printable text: no C0/C1 control characters (NUL, CR, LF, tab, ...) and no DEL.
-_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f]+"
 
 CONTRACT_CODE = _domain("contract code", 64, _CODE, _CODE_WORDS)
 CLIENT_ID = _domain("client id", 64, _CODE, _CODE_WORDS)
@@ -66,7 +84,7 @@ CHANNEL = _domain("channel", 30, r"[a-z][a-z0-9_-]*", "lower-case letters, digit
 EXTERNAL_ID = _domain("external id", 100, _PRINTABLE, "printable characters (no control characters)")
 INTERACTION_ID = _domain("interaction id", 100, _PRINTABLE, "printable characters (no control characters)")
 AGENT_ID = _domain("agent id", 100, _PRINTABLE, "printable characters (no control characters)")
-CUSTOMER_ID = _domain("customer id", 200, _PRINTABLE, "printable characters (no control characters)")
+CUSTOMER_ID = _domain("customer id", 100, _PRINTABLE, "printable characters (no control characters)")
 CURRENCY_CODE = _domain("currency code", 3, r"[A-Z]{3}", "three upper-case letters (ISO 4217)")
 TIMEZONE = _domain("time zone", 64, r"[A-Za-z0-9_+/-]+", "an IANA zone name such as America/Lima")
 LOCALE = _domain("locale", 20, r"[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*", "a locale such as es_PE or en_US")
@@ -82,6 +100,9 @@ TAX_NAME = _domain("tax name", 50, _PRINTABLE, "printable characters on one line
 NAME = _domain("name", 300, _PRINTABLE, "printable characters on one line")
 DESCRIPTION = _domain("description", 500, _PRINTABLE, "printable characters on one line")
 REFERENCE = _domain("reference", 200, _PRINTABLE, "printable characters on one line")
+
+#: The longest row an import reads (bytes of one line, or of one CSV record over several lines).
+MAX_ROW_BYTES = 1 << 20  # 1 MiB
 
 #: The largest single amount, price or rate a contract, a note or a payment may state.
 MAX_AMOUNT = Decimal("1000000000000")  # 10^12

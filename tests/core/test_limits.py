@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing.core import limits
 
@@ -42,6 +44,16 @@ def test_external_ids_take_any_printable_text_but_no_control_character() -> None
     assert limits.INTERACTION_ID.problem("ab\x00cd") is not None
     assert limits.INTERACTION_ID.problem("line\nbreak") is not None
     assert limits.INTERACTION_ID.problem("i" * 101) is not None
+    assert limits.INTERACTION_ID.problem("\ud800") is not None  # a lone surrogate: no database stores it
+    assert limits.INTERACTION_ID.problem("no\u00a0break") is None  # printable to the domain, not to isprintable
+
+
+DOMAINS = [limits.CONTRACT_CODE, limits.CHANNEL, limits.INTERACTION_ID, limits.AGENT_ID, limits.CUSTOMER_ID]
+
+
+@given(st.sampled_from(DOMAINS), st.text(max_size=120) | st.sampled_from(["\u00a0", "a\u2028b", "\ufeff", "x\udcff"]))
+def test_the_quick_check_of_a_domain_says_what_its_problem_says(domain, value: str) -> None:
+    assert domain.accepts(value) == (domain.problem(value) is None)
 
 
 def test_amounts_fit_the_columns() -> None:

@@ -364,7 +364,7 @@ def test_an_import_that_stopped_midway_is_completed_by_the_next_one(db, tmp_path
     assert differences == [] and sum(day[4] for day in days) == 3
 
 
-def test_a_file_that_breaks_midway_keeps_what_came_before(db, tmp_path):
+def test_bytes_that_are_not_utf8_reject_their_row_and_the_rest_is_read(db, tmp_path):
     load_contract(db, tmp_path)
     path = csv_file(
         tmp_path,
@@ -373,11 +373,16 @@ def test_a_file_that_breaks_midway_keeps_what_came_before(db, tmp_path):
         u2,ACME-1,voice,c1,2026-10-02T10:00:00Z,5,false,100,human,true,false,,,
     """,
     )
-    path.write_bytes(path.read_bytes() + b"u3,ACME-1,voice,c\xff\xfe,2026-10-03T10:00:00Z,5,true,,human,,,,,\n")
+    path.write_bytes(
+        path.read_bytes()
+        + b"u3,ACME-1,voice,c\xff\xfe,2026-10-03T10:00:00Z,5,true,,human,,,,,\n"
+        + b"u4,ACME-1,voice,c2,2026-10-04T10:00:00Z,5,true,,human,,,,,\n"
+    )
     summary = ingest.import_interactions(db, path)
-    assert (summary.imported, summary.rejected) == (2, 1)
+    assert (summary.imported, summary.rejected) == (3, 1)
     [problem] = summary.errors
-    assert (problem.line, problem.code) == (4, "malformed_row") and "cannot be read" in problem.message
+    assert (problem.line, problem.code) == (4, "malformed_row")
+    assert problem.message == "is not UTF-8 text (byte 0xff at position 18)"
 
 
 def test_next_contact_equals_a_full_recomputation_whatever_the_arrival_order(db, tmp_path, monkeypatch):

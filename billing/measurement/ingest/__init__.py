@@ -16,11 +16,12 @@ from sqlalchemy import Engine
 
 from billing.measurement.ingest.batches import CHUNK_ROWS, ImportKind, ImportSummary, run_import
 from billing.measurement.ingest.client_kpis import ClientKpiKind
+from billing.measurement.ingest.files import PREFIX
 from billing.measurement.ingest.interactions import COLUMNS as INTERACTION_COLUMNS
 from billing.measurement.ingest.interactions import InteractionKind
-from billing.measurement.ingest.rejects import describe, export_rejected, rejected_rows
+from billing.measurement.ingest.rejects import describe, export_rejected, mark_superseded, rejected_rows
 from billing.measurement.ingest.workforce import WorkforceKind
-from billing.storage.db import reading
+from billing.storage.db import reading, transaction
 
 KINDS: dict[str, ImportKind] = {
     "interactions": InteractionKind(),
@@ -42,18 +43,38 @@ def import_client_kpis(engine: Engine, path: Path, progress: bool | None = None)
     return run_import(engine, Path(path), KINDS["client_kpis"], progress)
 
 
-def export_open_rejects(engine: Engine, kind: str, path: Path, batch: int | None = None) -> int:
-    """Write the open rejected rows of ``kind`` (optionally one batch) as an importable file."""
+def export_open_rejects(
+    engine: Engine, kind: str, path: Path, batch: int | None = None, exported: list[int] | None = None
+) -> int:
+    """Write the open rejected rows of ``kind`` (optionally one batch) as an importable file;
+    rows of which only the start is kept are left out (``open_prefix_rows`` counts them)."""
     with reading(engine) as session:
-        return export_rejected(rejected_rows(session, kind, batch), KINDS[kind].columns, Path(path))
+        return export_rejected(rejected_rows(session, kind, batch), KINDS[kind].columns, Path(path), exported)
+
+
+def open_prefix_rows(engine: Engine, kind: str, batch: int | None = None) -> int:
+    """Open rejected rows too long to be kept whole: no export or retry can give them back."""
+    with reading(engine) as session:
+        return sum(1 for row in rejected_rows(session, kind, batch) if row.raw_format == PREFIX)
 
 
 def retry_batch(engine: Engine, kind: str, batch: int, progress: bool | None = None) -> ImportSummary:
-    """Re-import a batch's open rejected rows unchanged (e.g. after loading a missing contract)."""
+    """Re-import a batch's open rejected rows unchanged (e.g. after loading a missing contract).
+
+    The rows are written in the batch's own format and read again as a new batch: rows that
+    import now resolve their rejections, rows rejected again are kept in the new batch, and
+    their rejections in this batch are marked superseded."""
+    with reading(engine) as session:
+        first = next(rejected_rows(session, kind, batch), None)
+        suffix = ".jsonl" if first is not None and first.header is None else ".csv"
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"retry-batch-{batch}.csv"
-        export_open_rejects(engine, kind, path, batch)
-        return run_import(engine, path, KINDS[kind], progress)
+        path = Path(tmp) / f"retry-batch-{batch}{suffix}"
+        exported: list[int] = []
+        export_open_rejects(engine, kind, path, batch, exported)
+        summary = run_import(engine, path, KINDS[kind], progress)
+    with transaction(engine) as session:
+        mark_superseded(session, exported)
+    return summary
 
 
 __all__ = [
@@ -66,6 +87,7 @@ __all__ = [
     "import_client_kpis",
     "import_interactions",
     "import_workforce",
+    "open_prefix_rows",
     "rejected_rows",
     "retry_batch",
 ]

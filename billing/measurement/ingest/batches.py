@@ -1,9 +1,10 @@
 """The shape every import shares: read a file in chunks, validate each row, write the good
 ones with the database's bulk path, keep the bad ones, and record the run as a batch.
 
-Each chunk commits on its own (its good rows and its rejected rows together), so memory stays
-flat and a crash loses at most the chunk in flight; re-running the file is safe because every
-kind of row is idempotent by its natural key. An ``ImportKind`` supplies what differs:
+Each chunk commits on its own (its good rows, its rejected rows and their counts in the
+batch's row together), so memory stays flat, a crash loses at most the chunk in flight, and a
+batch whose import was killed still says what it stored; re-running the file is safe because
+every kind of row is idempotent by its natural key. An ``ImportKind`` supplies what differs:
 columns, the row converter, the natural key, how rows are written, and what runs after.
 """
 
@@ -29,6 +30,8 @@ from billing.storage.models import ImportBatch, RejectedRow, utcnow
 
 CHUNK_ROWS = 50_000
 SHOWN_ERRORS = 20
+#: A key longer than its column is not stored at all (cut, it would no longer be the row's key).
+ROW_KEY_LENGTH: int = RejectedRow.__table__.c.row_key.type.length  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -77,7 +80,9 @@ class ImportKind(Protocol):
         ...
 
     def key_of(self, values: tuple[str, ...]) -> str | None:
-        """The natural key of a row as read (also of a bad one), or None."""
+        """The natural key of a row as read (also of a bad one) as JSON, or None when the row
+        has none or its parts are not valid identifiers (``billing.core.limits``): a key is
+        short enough to be stored whole, and parses back."""
         ...
 
     def stager(self, session: Session, folder: Path) -> Stager:
@@ -114,8 +119,8 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
     ``billing.measurement.ingest.pipeline``) overlaps with writing the current one, so the database's bulk
     path and the Python side share the machine's cores; at most two chunks wait in between,
     so memory stays flat."""
-    source_name = str(path)
     rows = open_rows(path, kind.columns, kind.required, kind.name)
+    source_name = rows.source
     try:
         _recover_unfinished(engine, kind)
         with tempfile.TemporaryDirectory(prefix="billing-import-") as scratch:
@@ -146,12 +151,7 @@ def run_import(engine: Engine, path: Path, kind: ImportKind, progress: bool | No
             session.execute(
                 update(ImportBatch)
                 .where(ImportBatch.id == batch_id)  # type: ignore[arg-type]
-                .values(
-                    finished_at=utcnow(),
-                    imported=summary.imported,
-                    duplicates=summary.duplicates,
-                    rejected=summary.rejected,
-                )
+                .values(finished_at=utcnow())
             )
     finally:
         rows.close()
@@ -178,7 +178,7 @@ def _prepare_chunk(
     good: list[tuple[Any, ...]] = []
     bad: list[dict[str, Any]] = []
     found: list[Problem] = []
-    source = str(rows.path)
+    source = rows.source
     for line, values, raw in chunk:
         if not values:
             problems = [Problem("malformed_row", rows.malformed(raw), source, line)]
@@ -196,14 +196,27 @@ def _prepare_chunk(
 def _store_chunk(
     session: Session, kind: ImportKind, chunk: PreparedChunk, batch_id: int, summary: ImportSummary
 ) -> None:
+    """Store one chunk's rows, keep its bad ones, and count both in the batch's row, all in the
+    chunk's transaction: a batch whose import was killed counts what it committed."""
     inserted = kind.write(session, chunk.good) if len(chunk.good) else 0
+    duplicates = len(chunk.good) - inserted
     summary.imported += inserted
-    summary.duplicates += len(chunk.good) - inserted
+    summary.duplicates += duplicates
     if chunk.bad:
         summary.rejected += len(chunk.bad)
         summary.errors.extend(chunk.problems[: max(0, SHOWN_ERRORS - len(summary.errors))])
         supersede(session, kind.name, [b["row_key"] for b in chunk.bad if b["row_key"]], batch_id)
         session.execute(insert(RejectedRow.__table__), chunk.bad)  # type: ignore[attr-defined]
+    b = ImportBatch.__table__.c  # type: ignore[attr-defined]
+    session.execute(
+        update(ImportBatch.__table__)  # type: ignore[attr-defined]
+        .where(b.id == batch_id)
+        .values(
+            imported=b.imported + inserted,
+            duplicates=b.duplicates + duplicates,
+            rejected=b.rejected + len(chunk.bad),
+        )
+    )
 
 
 def _rejected(
@@ -215,15 +228,17 @@ def _rejected(
     raw: Any,
     problems: list[Problem],
 ) -> dict[str, Any]:
-    key = kind.key_of(values) if values else None
+    key = kind.key_of(values or rows.salvage(raw))
+    text, raw_format = rows.raw_text(raw)
     return {
         "batch_id": batch_id,
         "kind": kind.name,
-        "source": str(rows.path)[:500],
+        "source": rows.source[:500],
         "row_number": line,
-        "row_key": key[:300] if key else None,
+        "row_key": key if key is not None and len(key) <= ROW_KEY_LENGTH else None,  # never cut
         "header": rows.header,
-        "raw": rows.raw_text(raw),
+        "raw": text,
+        "raw_format": raw_format,
         "errors": [p.as_dict() for p in problems],
         "status": "open",
         "created_at": utcnow(),

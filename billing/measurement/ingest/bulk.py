@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from billing.core.limits import shown
 from billing.storage.db import is_sqlite
 
 
@@ -73,7 +74,7 @@ def check_contract(code: str, contracts: dict[str, int], bad: Report) -> None:
     if not code:
         bad("contract", "missing_value", "is required")
     elif code not in contracts:
-        bad("contract", "unknown_contract", f"unknown contract {code!r}: load the contract first")
+        bad("contract", "unknown_contract", f"unknown contract {shown(code)}: load the contract first")
 
 
 def exact_number(text: str, scale: Decimal) -> Decimal | None:

@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
+from billing.core.limits import CONTRACT_CODE, shown
 from billing.core.periods import Period
 from billing.core.problems import Problem
 from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, write_rows
+from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import RowStager, Stager
 from billing.storage.db import is_sqlite
 from billing.storage.models import ClientKpi
@@ -62,14 +64,14 @@ class ClientKpiKind:
             try:
                 period = str(Period.parse(period_text))
             except ValueError:
-                bad("period", "bad_period", f"{period_text!r} is not a period (YYYY-MM)")
+                bad("period", "bad_period", f"{shown(period_text)} is not a period (YYYY-MM)")
             if metric not in METRICS:
-                bad("metric", "unknown_metric", f"{metric!r} is not a KPI ({', '.join(METRICS)})")
+                bad("metric", "unknown_metric", f"{shown(metric)} is not a KPI ({', '.join(METRICS)})")
             value = exact_number(value_text, VALUE_SCALE)
             if value is not None and abs(value) >= 10**14:
                 value = None
             if value is None:
-                bad("value", "bad_number", f"{value_text!r} is not a number with at most 4 decimals")
+                bad("value", "bad_number", f"{shown(value_text)} is not a number with at most 4 decimals")
             if problems or value is None:
                 return None, problems
             stored = int(value / VALUE_SCALE) if scaled else value
@@ -78,8 +80,12 @@ class ClientKpiKind:
         return convert
 
     def key_of(self, values: tuple[str, ...]) -> str | None:
+        if not values:
+            return None
         code, period, metric = (v.strip() for v in values[:3])
-        return json.dumps([code, period, metric]) if code and period and metric else None
+        if not (CONTRACT_CODE.accepts(code) and metric in METRICS and _is_period(period)):
+            return None
+        return json.dumps([code, period, metric], ensure_ascii=False)
 
     def stager(self, session: Session, folder: Path) -> Stager:
         return RowStager()
@@ -108,8 +114,9 @@ class ClientKpiKind:
         contracts = contract_ids(session)
         wanted = []
         for key in keys:
-            code, period, metric = json.loads(key)
-            if code in contracts:
+            parts = parsed_key(key)
+            if parts is not None and len(parts) == 3 and parts[0] in contracts:
+                code, period, metric = parts
                 wanted.append((contracts[code], period, metric, key))
         found: set[str] = set()
         k = ClientKpi.__table__.c  # type: ignore[attr-defined]
@@ -124,3 +131,11 @@ class ClientKpiKind:
             )
             found.update(p[3] for p in part if tuple(p[:3]) in stored)
         return found
+
+
+def _is_period(text: str) -> bool:
+    try:
+        Period.parse(text)
+    except ValueError:
+        return False
+    return True

@@ -1,11 +1,19 @@
-"""Reading import files as a stream of rows, whatever their format.
+"""Reading import files as a stream of rows, whatever their format and whatever bytes they hold.
 
 CSV (with a header) and JSON Lines are told apart by extension (``.csv``, ``.jsonl``,
 ``.ndjson``, ``.json``) or, failing that, by the first non-blank character (``{`` means JSON
 Lines). Each row comes out as a tuple of raw values in the order the importer asks for, with
-its line number in the file; nothing is held beyond the current row, so memory does not grow
-with the file. Values are strings, ``""`` when absent: JSON numbers and booleans are turned
-into their text so one validator serves both formats.
+its line number in the file; values are strings, ``""`` when absent: JSON numbers and booleans
+are turned into their text so one validator serves both formats.
+
+The file is read as bytes (``billing.measurement.ingest.lines``) and made into rows
+(``billing.measurement.ingest.records``), so **a bad byte is a bad row**: a row that is not
+UTF-8, holds a NUL, is longer than ``MAX_ROW_BYTES``, has the wrong number of fields or is not
+a JSON object comes out as a ``Malformed`` row holding its bytes, and every other row of the
+file is read. CSV quoting works as ever (a quoted field may hold newlines: one row over
+several lines). Memory stays within a few times ``MAX_ROW_BYTES`` whatever the file holds.
+``raw_text`` turns a row as read into what ``rejected_row`` stores: its text, or its bytes
+escaped where they are not text a database can hold.
 """
 
 from __future__ import annotations
@@ -18,18 +26,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from billing.core import limits
 from billing.core.problems import Problem, ProblemsError
+from billing.measurement.ingest.lines import BOM, KEPT_PREFIX_BYTES, escape_bytes, pieces, storable, without_line_end
+from billing.measurement.ingest.records import Malformed, NotAValue, csv_rows, jsonl_rows, picker, text_of
 
-#: Rows whose fields are longer than this are refused by the csv module; ours are short.
-csv.field_size_limit(1 << 20)
+#: The longest row read (bytes of a line, or about that of a CSV record over several lines);
+#: read when a file is opened, so a test may lower it here.
+MAX_ROW_BYTES = limits.MAX_ROW_BYTES
+#: The csv module's own cap is only a backstop: records are cut at ``MAX_ROW_BYTES`` before it.
+csv.field_size_limit(4 * limits.MAX_ROW_BYTES)
+#: How a kept row's ``raw`` is stored (``RejectedRow.raw_format``): as text (None), as escaped
+#: bytes (``lines.escape_bytes``), or as the escaped first ``KEPT_PREFIX_BYTES`` of a longer row.
+ESCAPED = "escaped"
+PREFIX = "prefix"
 
-
-@dataclass(frozen=True)
-class Unreadable:
-    """Where a file stops being readable (bad encoding, broken quoting): reported as one bad
-    row; the rows before it are imported."""
-
-    reason: str
+__all__ = ["ESCAPED", "KEPT_PREFIX_BYTES", "MAX_ROW_BYTES", "PREFIX", "Malformed", "RowSource", "open_rows"]
 
 
 @dataclass
@@ -43,31 +55,62 @@ class RowSource:
     ignored_columns: tuple[str, ...] = ()
     width: int = 0
     _handle: Any = field(default=None, repr=False)
+    limit: int = limits.MAX_ROW_BYTES
+
+    @property
+    def source(self) -> str:
+        """The file's name as text that can be stored and printed (bytes that are not UTF-8
+        in a name shown as ``\\xNN``)."""
+        return str(self.path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
     def rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
         """(line number, values in ``columns`` order, raw) for every data row. ``raw`` is the
-        parsed CSV field list or the JSON line; ``raw_text`` turns it back into text."""
+        row's text as read, or a ``Malformed`` when it has no values; ``raw_text`` makes it
+        storable."""
         if self.format == "csv":
-            yield from self._csv_rows()
+            blocks = pieces(self._handle, self.limit, skip_first_line=True)
+            yield from csv_rows(blocks, self.width, picker(self.header or "", self.columns), self.limit)
         else:
-            yield from self._jsonl_rows()
+            yield from jsonl_rows(pieces(self._handle, self.limit), self.columns)
 
-    def raw_text(self, raw: Any) -> str:
-        if isinstance(raw, Unreadable):
-            return ""
-        if self.format == "jsonl":
-            return str(raw).rstrip("\r\n")
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow(raw)
-        return buffer.getvalue()
+    def raw_text(self, raw: Any) -> tuple[str, str | None]:
+        """A row as read, as stored text and its format (``ESCAPED``, ``PREFIX`` or None)."""
+        if isinstance(raw, Malformed):
+            data, truncated = raw.data, raw.truncated
+        else:
+            data, truncated = raw, False
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if truncated:
+            return escape_bytes(data), PREFIX
+        data = without_line_end(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return escape_bytes(data), ESCAPED
+        return (text, None) if storable(text) else (escape_bytes(data), ESCAPED)
 
     def malformed(self, raw: Any) -> str:
         """Why a row that came out without values could not be read."""
-        if isinstance(raw, Unreadable):
-            return raw.reason
-        if self.format == "jsonl":
-            return "not a JSON object on one line"
-        return f"has {len(raw)} fields where the header has {self.width}"
+        return str(raw.reason) if isinstance(raw, Malformed) else "could not be read"
+
+    def salvage(self, raw: Any) -> tuple[str, ...]:
+        """The values of a malformed row as far as they can be read (bytes that are not UTF-8
+        kept as lone surrogates, which no identifier accepts): only for its natural key, so a
+        later import of the row fixed resolves it. ``()`` when there are none."""
+        if not isinstance(raw, Malformed) or raw.truncated:
+            return ()
+        text = raw.data if isinstance(raw.data, str) else raw.data.decode("utf-8", "surrogateescape")
+        try:
+            if self.format == "jsonl":
+                record = json.loads(text)
+                return tuple(text_of(record.get(name)) for name in self.columns) if isinstance(record, dict) else ()
+            fields = next(csv.reader(io.StringIO(text, newline="\n")), [])
+        except (ValueError, RecursionError, csv.Error, NotAValue):
+            return ()
+        if len(fields) != self.width:
+            return ()
+        return tuple(picker(self.header or "", self.columns)(fields))
 
     def position(self) -> int:
         """Bytes read so far (approximately: the reader reads ahead), for a progress bar."""
@@ -80,146 +123,69 @@ class RowSource:
         if self._handle is not None:
             self._handle.close()
 
-    def _csv_rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
-        reader = csv.reader(_decoded(self._handle))
-        header = next(reader)
-        positions = {name.strip(): index for index, name in enumerate(header)}
-        width = self.width = len(header)
-        wanted = [positions.get(name) for name in self.columns]
-        present = [p for p in wanted if p is not None]
-        pick = _itemgetter(present) if len(present) == len(wanted) else _padded_getter(wanted)
-        line = reader.line_num
-        try:
-            for fields in reader:
-                number = line + 1
-                line = reader.line_num
-                if not fields:
-                    continue  # a blank line
-                if len(fields) != width:
-                    yield number, (), fields
-                    continue
-                yield number, pick(fields), fields
-        except (csv.Error, UnicodeDecodeError) as exc:
-            yield line + 1, (), Unreadable(f"the rest of the file cannot be read from here: {exc}")
-
-    def _jsonl_rows(self) -> Iterator[tuple[int, tuple[str, ...], Any]]:
-        columns = self.columns
-        lines = enumerate(_decoded(self._handle), start=1)
-        number = 0
-        while True:
-            try:
-                number, line = next(lines)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                yield number + 1, (), Unreadable(f"the rest of the file cannot be read from here: {exc}")
-                return
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                yield number, (), line
-                continue
-            if not isinstance(record, dict):
-                yield number, (), line
-                continue
-            yield number, tuple(_text(record.get(name)) for name in columns), line
-
 
 def open_rows(path: Path, columns: Sequence[str], required: Sequence[str], kind: str) -> RowSource:
     """Open ``path`` for reading ``columns``; refuse the whole file (``ProblemsError``) when it
-    cannot be read or its header lacks a required column."""
-    source = str(path)
+    cannot be read or its header is unreadable or lacks a required column."""
+    limit = MAX_ROW_BYTES
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise ProblemsError([Problem("file", f"cannot read the file: {exc}", source)]) from None
+        raise ProblemsError([Problem("file", f"cannot read the file: {exc}", str(path))]) from None
     try:
-        first = _first_line(path)
-        fmt = _format_of(path, first)
-        if fmt == "csv":
-            if not first.strip():
-                raise ProblemsError(
-                    [Problem("empty_file", f"no header: a {kind} CSV starts with its column names", source, 1)]
-                )
-            names = next(csv.reader([first]))
-            names = [n.strip() for n in names]
-            missing = [name for name in required if name not in names]
-            if missing:
-                raise ProblemsError(
-                    [
-                        Problem(
-                            "missing_columns",
-                            f"the header lacks required column(s) {', '.join(missing)}; "
-                            f"expected {', '.join(columns)}; nothing was imported",
-                            source,
-                            1,
-                            ",".join(missing),
-                        )
-                    ]
-                )
-            ignored = tuple(n for n in names if n not in columns)
-            return RowSource(path, "csv", tuple(columns), first.rstrip("\r\n"), ignored, len(names), handle)
-        return RowSource(path, "jsonl", tuple(columns), None, (), 0, handle)
-    except (ProblemsError, UnicodeDecodeError) as exc:
+        first = handle.readline(limit + 2)
+        handle.seek(0)
+        source = RowSource(path, "jsonl", tuple(columns), _handle=handle, limit=limit)
+        if _format_of(path, first) == "jsonl":
+            return source
+        names = _header(first, source.source, kind, limit)
+        missing = [name for name in required if name not in names]
+        if missing:
+            raise ProblemsError(
+                [
+                    Problem(
+                        "missing_columns",
+                        f"the header lacks required column(s) {', '.join(missing)}; "
+                        f"expected {', '.join(columns)}; nothing was imported",
+                        source.source,
+                        1,
+                        ",".join(missing),
+                    )
+                ]
+            )
+        source.format = "csv"
+        source.header = without_line_end(first.removeprefix(BOM)).decode("utf-8")
+        source.ignored_columns = tuple(n for n in names if n not in columns)
+        source.width = len(names)
+        return source
+    except BaseException:
         handle.close()
-        if isinstance(exc, UnicodeDecodeError):
-            raise ProblemsError([Problem("encoding", "the file is not UTF-8 text", source)]) from None
         raise
 
 
-def _decoded(handle: Any) -> Iterator[str]:
-    """The file's lines as text, decoded one by one, so a bad byte stops the reading at its
-    own line (everything before it is read) instead of somewhere in an 8 KiB block."""
-    first = True
-    for line in handle:
-        if first:
-            first = False
-            yield line.decode("utf-8-sig")
-        else:
-            yield line.decode("utf-8")
+def _header(first: bytes, source: str, kind: str, limit: int) -> list[str]:
+    """The column names of a CSV file's first line, or the whole file refused."""
+
+    def refuse(code: str, message: str) -> ProblemsError:
+        return ProblemsError([Problem(code, message, source, 1)])
+
+    if len(first) > limit and not first.endswith(b"\n"):
+        raise refuse("header_too_long", f"the first line (the header) is longer than {limit:,} bytes")
+    try:
+        text = without_line_end(first.removeprefix(BOM)).decode("utf-8")
+    except UnicodeDecodeError:
+        raise refuse("encoding", "the header is not UTF-8 text: is this a CSV file?") from None
+    if not text.strip():
+        raise refuse("empty_file", f"no header: a {kind} CSV starts with its column names")
+    if not limits.NAME.pattern.fullmatch(text):
+        raise refuse("bad_header", f"the header holds control characters: {limits.shown(text)}")
+    return [n.strip() for n in next(csv.reader([text]))]
 
 
-def _first_line(path: Path) -> str:
-    """The file's first line, read on its own: a bad byte further down is reported at its row,
-    not as a refusal of the whole file."""
-    with path.open("rb") as raw:
-        return raw.readline().decode("utf-8-sig")
-
-
-def _format_of(path: Path, first: str) -> str:
+def _format_of(path: Path, first: bytes) -> str:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
-    return "jsonl" if first.lstrip().startswith("{") else "csv"
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return str(value)
-
-
-def _itemgetter(positions: list[int]) -> Any:
-    from operator import itemgetter
-
-    if len(positions) == 1:
-        only = positions[0]
-        return lambda fields: (fields[only],)
-    return itemgetter(*positions)
-
-
-def _padded_getter(wanted: list[int | None]) -> Any:
-    def pick(fields: list[str]) -> tuple[str, ...]:
-        return tuple("" if p is None else fields[p] for p in wanted)
-
-    return pick
+    return "jsonl" if first.removeprefix(BOM).lstrip().startswith(b"{") else "csv"

@@ -22,10 +22,12 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from billing.core.limits import CHANNEL, CONTRACT_CODE, CUSTOMER_ID, INTERACTION_ID, TextDomain, shown
 from billing.core.periods import LocalCalendar
 from billing.core.problems import Problem
 from billing.measurement.ingest.bulk import check_contract, contract_ids
 from billing.measurement.ingest.next_contact import chain, refresh_next_contacts, write_interactions
+from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import CopyStager, SqliteStager, Stager, copy_text_value
 from billing.storage.db import is_sqlite
 from billing.storage.models import Interaction
@@ -54,7 +56,8 @@ STORED = ("contract_id", "interaction_id", *COLUMNS[2:], "batch_id", "local_day"
 STAGED = (*STORED, "next_contact_at")
 MAX_SECONDS = 2**31 - 1
 ANALYZE_AFTER_ROWS = 10_000
-TEXT_LIMITS = {"interaction_id": 100, "channel": 30, "customer_id": 100}
+#: The identifier columns and their domains (``billing.core.limits``); ``customer_id`` may be empty.
+IDENTIFIERS = {"interaction_id": INTERACTION_ID, "channel": CHANNEL, "customer_id": CUSTOMER_ID}
 
 _BOOLEANS = {
     "true": True,
@@ -81,6 +84,12 @@ class InteractionKind:
         qa_scaled = is_sqlite(session)
         fromiso = datetime.fromisoformat
         booleans, optional_booleans, handlers = BOOLEANS, OPTIONAL_BOOLEANS, HANDLERS
+        # The domains' own quick yes (``TextDomain.accepts``) written out: a method call per
+        # value costs a tenth of the row's conversion; the domain decides whenever it is a no.
+        assert INTERACTION_ID.any_printable and CUSTOMER_ID.any_printable
+        id_ok, id_max = INTERACTION_ID.accepts, INTERACTION_ID.max_length
+        cust_ok, cust_max = CUSTOMER_ID.accepts, CUSTOMER_ID.max_length
+        channels = _KnownChannels()  # a file holds a handful of channels: each checked once
 
         def convert(values: tuple[str, ...], line: int) -> tuple[tuple[Any, ...] | None, list[Problem]]:
             iid, code, channel, customer, started, wait, abandoned, handle, by, resolved, escalated, csat, nps, qa = (
@@ -98,7 +107,7 @@ class InteractionKind:
                     contracts[code],
                     iid,
                     channel,
-                    customer or None,
+                    customer or None,  # THE place the customer id is read into a stored row
                     instant,
                     wait_s,
                     not answered,
@@ -120,11 +129,9 @@ class InteractionKind:
                     and (handle_s is not None or not answered)
                     and (csat_v is None or 1 <= csat_v <= 5)
                     and (nps_v is None or 0 <= nps_v <= 10)
-                    and iid
-                    and channel
-                    and len(iid) <= 100
-                    and len(channel) <= 30
-                    and len(customer) <= 100
+                    and ((0 < len(iid) <= id_max and iid.isprintable()) or id_ok(iid))
+                    and (channel in channels or channels.check(channel))
+                    and (not customer or (len(customer) <= cust_max and customer.isprintable()) or cust_ok(customer))
                 ):
                     return row, []
             except (ValueError, KeyError, InvalidOperation, OverflowError):
@@ -134,8 +141,12 @@ class InteractionKind:
         return convert
 
     def key_of(self, values: tuple[str, ...]) -> str | None:
+        if not values:
+            return None
         iid, code = values[0], values[1]
-        return json.dumps([code, iid]) if iid and code else None
+        if not (INTERACTION_ID.accepts(iid) and CONTRACT_CODE.accepts(code)):
+            return None
+        return json.dumps([code, iid], ensure_ascii=False)
 
     def stager(self, session: Session, folder: Path) -> Stager:
         """SQLite: chunks staged in files the writer copies from; PostgreSQL: ``COPY`` text."""
@@ -161,23 +172,36 @@ class InteractionKind:
         refresh_next_contacts(session, batch_id, 0)
 
     def existing_keys(self, session: Session, keys: Sequence[str]) -> set[str]:
-        wanted: dict[str, list[str]] = {}
+        wanted: dict[str, dict[str, list[str]]] = {}  # contract -> interaction id -> its keys
         for key in keys:
-            code, iid = json.loads(key)
-            wanted.setdefault(code, []).append(iid)
+            parts = parsed_key(key)
+            if parts is not None and len(parts) == 2:
+                wanted.setdefault(parts[0], {}).setdefault(parts[1], []).append(key)
         contracts = contract_ids(session)
         found: set[str] = set()
-        for code, ids in wanted.items():
+        i = Interaction.__table__.c  # type: ignore[attr-defined]
+        for code, by_id in wanted.items():
             if code not in contracts:
                 continue
+            ids = list(by_id)
             for start in range(0, len(ids), 500):
                 part = ids[start : start + 500]
-                i = Interaction.__table__.c  # type: ignore[attr-defined]
                 stored = session.execute(
                     select(i.interaction_id).where(i.contract_id == contracts[code], i.interaction_id.in_(part))
                 ).scalars()
-                found.update(json.dumps([code, iid]) for iid in stored)
+                found.update(key for iid in stored for key in by_id[iid])
         return found
+
+
+class _KnownChannels(set[str]):
+    """Channels seen valid in this import (up to a thousand: a file holds a handful)."""
+
+    def check(self, channel: str) -> bool:
+        if not CHANNEL.accepts(channel):
+            return False
+        if len(self) < 1000:
+            self.add(channel)
+        return True
 
 
 def _copy_line(row: tuple[Any, ...]) -> str:
@@ -225,21 +249,20 @@ def _problems(values: tuple[str, ...], line: int, source: str, contracts: dict[s
     for column in REQUIRED:
         if not v[column].strip():
             bad(column, "missing_value", "is required")
-    for column, limit in TEXT_LIMITS.items():
-        if len(v[column]) > limit:
-            bad(column, "too_long", f"is longer than {limit} characters")
+    for column, domain in IDENTIFIERS.items():
+        if v[column]:  # a missing one is reported with the other required columns
+            _identifier(v[column], domain, column, bad)
     if v["contract"]:  # a missing one is reported with the other required columns
         check_contract(v["contract"], contracts, bad)
     if v["started_at"]:
         try:
             moment = datetime.fromisoformat(v["started_at"])
         except ValueError:
-            bad("started_at", "bad_timestamp", f"{v['started_at']!r} is not a valid ISO 8601 date and time")
+            bad("started_at", "bad_timestamp", f"{shown(v['started_at'])} is not a valid ISO 8601 date and time")
         else:
             if moment.tzinfo is None:
-                bad(
-                    "started_at", "timestamp_without_offset", f"{v['started_at']!r} has no UTC offset (add Z or +hh:mm)"
-                )
+                message = f"{shown(v['started_at'])} has no UTC offset (add Z or +hh:mm)"
+                bad("started_at", "timestamp_without_offset", message)
     abandoned = _boolean(v, "abandoned", bad, required=True)
     for column in ("resolved", "escalated"):
         _boolean(v, column, bad, required=False)
@@ -248,17 +271,25 @@ def _problems(values: tuple[str, ...], line: int, source: str, contracts: dict[s
     if abandoned is False and not v["handle_seconds"].strip():
         bad("handle_seconds", "missing_handle_time", "is required for an answered interaction (abandoned=false)")
     if v["handled_by"] not in HANDLERS:
-        bad("handled_by", "bad_handler", f"{v['handled_by']!r} is not human or ai")
+        bad("handled_by", "bad_handler", f"{shown(v['handled_by'])} is not human or ai")
     _whole(v, "csat", bad, 1, 5)
     _whole(v, "nps", bad, 0, 10)
     if v["qa_score"]:
         try:
             _qa(v["qa_score"], False)
         except (ValueError, InvalidOperation):
-            bad("qa_score", "bad_score", f"{v['qa_score']!r} is not a number from 0 to 100 with at most 2 decimals")
+            message = f"{shown(v['qa_score'])} is not a number from 0 to 100 with at most 2 decimals"
+            bad("qa_score", "bad_score", message)
     if not out:  # a combination the fast path refused that no single check names
         bad("", "invalid_row", "the row could not be read")
     return out
+
+
+def _identifier(value: str, domain: TextDomain, column: str, bad: Any) -> None:
+    """An identifier outside its domain: ``too_long`` or ``bad_characters``, with the reason."""
+    reason = domain.problem(value)
+    if reason is not None:
+        bad(column, "too_long" if len(value) > domain.max_length else "bad_characters", reason)
 
 
 def _boolean(v: dict[str, str], column: str, bad: Any, required: bool) -> bool | None:
@@ -267,7 +298,7 @@ def _boolean(v: dict[str, str], column: str, bad: Any, required: bool) -> bool |
         return None  # a missing required value is reported once, by the caller
     value = BOOLEANS.get(text)
     if value is None:
-        bad(column, "bad_boolean", f"{text!r} is not a boolean (true/false, 1/0, yes/no)")
+        bad(column, "bad_boolean", f"{shown(text)} is not a boolean (true/false, 1/0, yes/no)")
     return value
 
 
@@ -278,7 +309,7 @@ def _whole(v: dict[str, str], column: str, bad: Any, low: int, high: int) -> int
     try:
         number = int(text)
     except ValueError:
-        bad(column, "not_a_whole_number", f"{v[column]!r} is not a whole number")
+        bad(column, "not_a_whole_number", f"{shown(v[column])} is not a whole number")
         return None
     if not low <= number <= high:
         reason = "negative" if number < 0 and low == 0 else f"outside {low}-{high}"

@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlmodel import Session
 
+from billing.core.limits import AGENT_ID, CONTRACT_CODE, shown
 from billing.core.problems import Problem
 from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, write_rows
+from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import RowStager, Stager
 from billing.storage.db import is_sqlite
 from billing.storage.models import WorkforceEntry
@@ -47,14 +49,14 @@ class WorkforceKind:
             try:
                 day = date.fromisoformat(day_text)
             except ValueError:
-                bad("date", "bad_date", f"{day_text!r} is not a date (YYYY-MM-DD)")
+                bad("date", "bad_date", f"{shown(day_text)} is not a date (YYYY-MM-DD)")
             if not agent:
                 bad("agent_id", "missing_value", "is required")
-            elif len(agent) > 100:
-                bad("agent_id", "too_long", "is longer than 100 characters")
+            elif (reason := AGENT_ID.problem(agent)) is not None:
+                bad("agent_id", "too_long" if len(agent) > AGENT_ID.max_length else "bad_characters", reason)
             hours = exact_number(hours_text, HOURS_SCALE)
             if hours is None:
-                bad("productive_hours", "bad_number", f"{hours_text!r} is not a number with at most 4 decimals")
+                bad("productive_hours", "bad_number", f"{shown(hours_text)} is not a number with at most 4 decimals")
             if hours is not None and not Decimal(0) <= hours <= DAY_HOURS:
                 bad("productive_hours", "out_of_range", f"{hours} is outside 0-24 hours for one agent and day")
             if problems or day is None or hours is None:
@@ -65,8 +67,12 @@ class WorkforceKind:
         return convert
 
     def key_of(self, values: tuple[str, ...]) -> str | None:
+        if not values:
+            return None
         code, day, agent = (v.strip() for v in values[:3])
-        return json.dumps([code, day, agent]) if code and day and agent else None
+        if not (CONTRACT_CODE.accepts(code) and AGENT_ID.accepts(agent) and _is_date(day)):
+            return None
+        return json.dumps([code, day, agent], ensure_ascii=False)
 
     def stager(self, session: Session, folder: Path) -> Stager:
         return RowStager()
@@ -89,11 +95,11 @@ class WorkforceKind:
         contracts = contract_ids(session)
         wanted = []
         for key in keys:
-            code, day, agent = json.loads(key)
-            try:
-                wanted.append((contracts[code], date.fromisoformat(day), agent, key))
-            except (KeyError, ValueError):
+            parts = parsed_key(key)
+            if parts is None or len(parts) != 3 or parts[0] not in contracts or not _is_date(parts[1]):
                 continue
+            code, day, agent = parts
+            wanted.append((contracts[code], date.fromisoformat(day), agent, key))
         found: set[str] = set()
         w = WorkforceEntry.__table__.c  # type: ignore[attr-defined]
         for start in range(0, len(wanted), 300):
@@ -107,3 +113,11 @@ class WorkforceKind:
             )
             found.update(p[3] for p in part if tuple(p[:3]) in stored)
         return found
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

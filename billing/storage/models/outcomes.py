@@ -177,7 +177,11 @@ class RejectedRow(SQLModel, table=True):
     #: a later import of the same row marks this one resolved, and a newer rejection supersedes it.
     row_key: str | None = Field(default=None, max_length=300)
     header: str | None = Field(default=None, sa_type=Text)
+    #: The row as read. ``raw_format`` says how: NULL, its text; ``escaped``, its bytes (not
+    #: UTF-8, or holding a NUL) with ``\\`` doubled and each such byte as ``\\xNN``;
+    #: ``prefix``, only the first bytes, so escaped, of a row longer than an import reads.
     raw: str = Field(sa_type=Text)
+    raw_format: str | None = Field(default=None, max_length=10)
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     status: str = Field(default="open", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
