@@ -120,3 +120,20 @@ def test_an_unexpected_error_is_one_line_with_exit_code_70(tmp_path: Path, monke
     assert "internal error (RuntimeError: the disk ate it)" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_writing_a_pdf_where_no_file_can_be_written_is_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    from tests.invoicing.invoice_helpers import draft, load_contract
+
+    url = f"sqlite:///{tmp_path}/p.db"
+    migrate(url)
+    from billing.storage.db import make_engine
+
+    engine = make_engine(url)
+    load_contract(engine, tmp_path)
+    document = draft(engine, "ACME-1", 10)
+    engine.dispose()
+    for target, reason in ((tmp_path, "Is a directory"), (tmp_path / "missing" / "x.pdf", "No such file or directory")):
+        result = CliRunner().invoke(app, ["--db", url, "pdf", "invoice", str(document), "--out", str(target)])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == f"error: cannot use {target}: {reason}"
