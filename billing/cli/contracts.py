@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from billing.cli.common import command_group, console, fail, fail_problems, print_json, state
+from billing.cli.common import USAGE, command_group, console, fail, fail_problems, print_json, state
 from billing.core.periods import Period
 from billing.core.problems import ProblemsError
 
@@ -36,15 +36,22 @@ def register(app: typer.Typer) -> None:
         """Every contract with its client and versions."""
         from rich.table import Table
 
-        # Plain SQL over one connection: listing needs no ORM, and the command starts at once.
-        with state.engine().connect() as connection:
-            rows = connection.exec_driver_sql(
-                "SELECT c.id, c.code, cl.id, cl.name FROM contract c JOIN client cl ON cl.id = c.client_id "
-                "ORDER BY c.code"
-            ).all()
-            versions = connection.exec_driver_sql(
-                "SELECT contract_id, effective_from FROM contract_version ORDER BY effective_from"
-            ).all()
+        from billing.storage.readiness import DatabaseNotReady, database_url, read_sqlite
+
+        # Plain SQL: listing needs no ORM. On the embedded SQLite default the standard library
+        # reads it, so the command starts at once; any other database goes through the engine.
+        queries = (
+            "SELECT c.id, c.code, cl.id, cl.name FROM contract c JOIN client cl ON cl.id = c.client_id ORDER BY c.code",
+            "SELECT contract_id, effective_from FROM contract_version ORDER BY effective_from",
+        )
+        try:
+            found = read_sqlite(database_url(state.db_url), *queries)
+        except DatabaseNotReady as exc:
+            fail(str(exc), USAGE)
+        if found is None:
+            with state.engine().connect() as connection:
+                found = [list(connection.exec_driver_sql(query).all()) for query in queries]
+        rows, versions = found
         by_contract: dict[int, list[str]] = {}
         for contract_id, effective_from in versions:
             by_contract.setdefault(contract_id, []).append(str(effective_from))

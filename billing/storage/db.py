@@ -7,7 +7,6 @@ session and never commit.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,22 +15,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+from billing.storage.readiness import (
+    DatabaseNotReady,
+    database_url,
+    missing,
+    not_initialised,
+    schema_problem,
+    sqlite_file,
+)
+
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-DEFAULT_URL = "sqlite:///billing.db"
 READ_ONLY = "billing_read_only"
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-#: The newest migration. A database at another revision is migrated by ``billing init``
-#: before any other command runs (a test checks this against Alembic's own head).
-SCHEMA_HEAD = "0011"
-
-
-def database_url(explicit: str | None = None) -> str:
-    url = explicit or os.environ.get("BILLING_DATABASE_URL") or DEFAULT_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
 
 
 _engines: dict[str, Engine] = {}
@@ -155,12 +152,6 @@ def migrate(url: str | None = None, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-class DatabaseNotReady(Exception):
-    """The database cannot serve this version of billing: there is none, it was never
-    initialised, its schema is at another revision, or it does not answer. The message is one
-    sentence that names the URL (password hidden) and what to do."""
-
-
 def redacted(url: str) -> str:
     """The URL with its password hidden, for messages and logs."""
     from sqlalchemy.engine import make_url
@@ -171,16 +162,6 @@ def redacted(url: str) -> str:
         return url.split(":", 1)[0] + ":..."
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other engines and in-memory databases)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        return None
-    return Path(parsed.database)
-
-
 def check_ready(engine: Engine) -> None:
     """Raise ``DatabaseNotReady`` unless the database exists, answers, and has this version's
     schema. A missing SQLite file is not created."""
@@ -188,25 +169,17 @@ def check_ready(engine: Engine) -> None:
 
     url = engine.url.render_as_string(hide_password=False)
     shown = redacted(url)
-    path = sqlite_path(url)
+    path = sqlite_file(url)
     if path is not None and not path.exists():
-        raise DatabaseNotReady(f"no database at {shown}: run `billing init` to create it")
+        raise missing(shown)
     try:
         with engine.connect() as connection:
             if not engine.dialect.has_table(connection, "alembic_version"):
-                raise DatabaseNotReady(f"the database at {shown} is not initialised: run `billing init`")
+                raise not_initialised(shown)
             revisions = {row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")}
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise DatabaseNotReady(f"cannot reach the database at {shown}: {reason}") from None
-    if revisions and all(revision > SCHEMA_HEAD for revision in revisions):
-        raise DatabaseNotReady(
-            f"the database at {shown} was migrated by a newer version of billing (schema "
-            f"{', '.join(sorted(revisions))}); this version knows up to {SCHEMA_HEAD}"
-        )
-    if revisions != {SCHEMA_HEAD}:
-        at = ", ".join(sorted(revisions)) or "none"
-        raise DatabaseNotReady(
-            f"the database at {shown} has schema revision {at}; this version of billing needs "
-            f"{SCHEMA_HEAD}: run `billing init` to migrate it"
-        )
+    problem = schema_problem(shown, revisions)
+    if problem is not None:
+        raise problem

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from billing.cli import app
-from billing.storage.db import SCHEMA_HEAD, migrate
+from billing.storage.db import migrate
+from billing.storage.readiness import SCHEMA_HEAD
 from tests.conftest import REPO
 
 HEAVY = ("sqlalchemy", "sqlmodel", "fastapi", "weasyprint", "jinja2", "babel", "stripe", "yaml", "pydantic")
@@ -67,6 +68,18 @@ def test_init_creates_the_default_database_in_the_working_directory(tmp_path: Pa
     listed = run("contracts", "list", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert '"count": 0' in listed.stdout
+
+
+def test_contracts_list_reads_the_embedded_database_without_sqlalchemy(tmp_path: Path) -> None:
+    assert run("init", cwd=tmp_path).returncode == 0
+    assert run("contracts", "load", str(REPO / "fixtures" / "golden" / "contract.yaml"), cwd=tmp_path).returncode == 0
+    code = (
+        "import sys\nfrom billing.cli import app\ntry:\n    app(['contracts', 'list', '--json'])\n"
+        "except SystemExit:\n    pass\nprint('LOADED', sorted(m for m in sys.modules if m.startswith('sqlalchemy')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path).stdout
+    assert '"contract": "GOLD-1"' in out and '"versions": [\n        "2026-10-01"\n      ]' in out
+    assert "LOADED []" in out
 
 
 def test_a_database_never_initialised_names_billing_init(tmp_path: Path) -> None:
