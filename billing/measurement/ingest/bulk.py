@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, tuple_
 from sqlmodel import Session
 
 from billing.core.limits import shown
@@ -86,3 +86,16 @@ def exact_number(text: str, scale: Decimal) -> Decimal | None:
     if not number.is_finite() or number != number.quantize(scale):
         return None
     return number
+
+
+def stored_keys(session: Session, table: Table, columns: Sequence[str], wanted: Sequence[tuple[Any, ...]]) -> set[str]:
+    """The row keys of ``wanted`` (each ``(*column values, row key)``) whose values of
+    ``columns`` are already stored in ``table``: one query per 300 keys."""
+    found: set[str] = set()
+    cols = [table.c[name] for name in columns]
+    width = len(columns)
+    for start in range(0, len(wanted), 300):
+        part = wanted[start : start + 300]
+        stored = set(session.execute(select(*cols).where(tuple_(*cols).in_([p[:width] for p in part]))).all())
+        found.update(p[width] for p in part if tuple(p[:width]) in stored)
+    return found

@@ -10,13 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from billing.core.limits import CONTRACT_CODE, shown
 from billing.core.periods import Period
 from billing.core.problems import Problem
-from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, write_rows
+from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, stored_keys, write_rows
 from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import RowStager, Stager
 from billing.storage.db import is_sqlite
@@ -118,19 +118,7 @@ class ClientKpiKind:
             if parts is not None and len(parts) == 3 and parts[0] in contracts:
                 code, period, metric = parts
                 wanted.append((contracts[code], period, metric, key))
-        found: set[str] = set()
-        k = ClientKpi.__table__.c  # type: ignore[attr-defined]
-        for start in range(0, len(wanted), 300):
-            part = wanted[start : start + 300]
-            stored = set(
-                session.execute(
-                    select(k.contract_id, k.period, k.metric).where(
-                        tuple_(k.contract_id, k.period, k.metric).in_([p[:3] for p in part])
-                    )
-                ).all()
-            )
-            found.update(p[3] for p in part if tuple(p[:3]) in stored)
-        return found
+        return stored_keys(session, ClientKpi.__table__, ("contract_id", "period", "metric"), wanted)  # type: ignore[attr-defined]
 
 
 def _is_period(text: str) -> bool:

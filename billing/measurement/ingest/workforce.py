@@ -11,12 +11,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from billing.core.limits import AGENT_ID, CONTRACT_CODE, shown
 from billing.core.problems import Problem
-from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, write_rows
+from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, stored_keys, write_rows
 from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import RowStager, Stager
 from billing.storage.db import is_sqlite
@@ -100,19 +100,7 @@ class WorkforceKind:
                 continue
             code, day, agent = parts
             wanted.append((contracts[code], date.fromisoformat(day), agent, key))
-        found: set[str] = set()
-        w = WorkforceEntry.__table__.c  # type: ignore[attr-defined]
-        for start in range(0, len(wanted), 300):
-            part = wanted[start : start + 300]
-            stored = set(
-                session.execute(
-                    select(w.contract_id, w.work_date, w.agent_id).where(
-                        tuple_(w.contract_id, w.work_date, w.agent_id).in_([p[:3] for p in part])
-                    )
-                ).all()
-            )
-            found.update(p[3] for p in part if tuple(p[:3]) in stored)
-        return found
+        return stored_keys(session, WorkforceEntry.__table__, ("contract_id", "work_date", "agent_id"), wanted)  # type: ignore[attr-defined]
 
 
 def _is_date(text: str) -> bool:
