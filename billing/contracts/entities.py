@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from billing.contracts.identifiers import display_tax_id
+from billing.contracts.identifiers import SCHEMES, display_tax_id
 from billing.contracts.language.entity import load_entity_text
 from billing.contracts.terms import Address, BankAccount, ClientInfo, ContractTerms, Entity
 from billing.core import limits
@@ -195,6 +195,7 @@ def issuer_snapshot(row: BillingEntity, currency: str) -> dict[str, Any]:
         "tax_scheme": row.tax_scheme,
         "tax_id": row.tax_id,
         "tax_id_shown": display_tax_id(row.tax_scheme, row.tax_id),
+        "tax_label": _label(row.tax_scheme),
         "address": dict(row.address),
         "email": row.email,
         "phone": row.phone,
@@ -212,12 +213,18 @@ def buyer_snapshot(client: ClientInfo) -> dict[str, Any]:
         "tax_scheme": client.tax_scheme,
         "tax_id": client.tax_id,
         "tax_id_shown": display_tax_id(client.tax_scheme, client.tax_id) if client.tax_id else None,
+        "tax_label": _label(client.tax_scheme),
         "address": client.address.as_json() if client.address else None,
         "email": client.email,
         "billing_email": client.billing_email or client.email,
         "purchase_order": client.purchase_order,
         "locale": client.locale,
     }
+
+
+def _label(scheme: str | None) -> str | None:
+    known = SCHEMES.get(scheme or "")
+    return known.label if known else None
 
 
 def parties_of(session: Session, terms: ContractTerms, currency: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:

@@ -144,7 +144,7 @@ def test_invoice_pdf_shows_the_legal_fields(db: Engine, tmp_path: Path) -> None:
         view = document_views(session, [document])[0]
     text = PdfReader(io.BytesIO(pdf(document_html(view, client_view(client), for_pdf=True)))).pages[0].extract_text()
     for field in (
-        "Factura F001-00000002",
+        "FACTURA\nF001-00000002",
         "Serie F001",
         "Fecha de emisión 3 de noviembre de 2026",
         "Fecha de vencimiento 3 de diciembre de 2026",
