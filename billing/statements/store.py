@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from billing.contracts.entities import IssuerUnknown, buyer_snapshot, issuer_snapshot, parties_of, resolve_issuer
+from billing.contracts.identifiers import SCHEMES
 from billing.contracts.store import in_force, terms_from_source, versions_of
 from billing.core.ageing import balance_due, days_past_due
 from billing.core.periods import Period
@@ -48,6 +49,7 @@ def client_view(client: Client) -> ClientView:
         client.tax_scheme,
         client.address,
         client.billing_email or client.email,
+        SCHEMES[client.tax_scheme].label if client.tax_scheme in SCHEMES else None,
     )
 
 

@@ -27,6 +27,7 @@ class ClientView:
     tax_scheme: str | None = None
     address: dict[str, Any] | None = None
     billing_email: str | None = None
+    tax_label: str | None = None
 
 
 @dataclass(frozen=True)
