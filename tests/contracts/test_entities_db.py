@@ -3,6 +3,7 @@ storing; versions replaced before their first use, immutable after it (in the da
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -144,3 +145,39 @@ def test_a_replacement_keeps_the_identity_and_frames_the_amendments(db: Engine, 
     with Session(db) as session:
         november = terms_in_force(session, "BANDINO-2026", Period(2026, 11)).terms
     assert str(november.charge("ai-resolutions").pricing.tiers[0].unit_price) == "2.25"  # type: ignore[union-attr]
+
+
+def test_the_entity_commands(db_url: str, tmp_path: Path):
+    files = [str(p) for p in sorted(ENTITIES.glob("*.yaml"))]
+    loaded = runner.invoke(app, ["--db", db_url, "entities", "load", *files])
+    assert loaded.exit_code == 0, loaded.output
+    assert loaded.stdout.count(": created") == 3
+    listed = runner.invoke(app, ["--db", db_url, "entities", "list", "--json"])
+    assert [e["code"] for e in json.loads(listed.stdout)["data"]] == ["ANDES-ES", "ANDES-PE", "ANDES-US"]
+    shown = runner.invoke(app, ["--db", db_url, "entities", "show", "ANDES-US"])
+    data = json.loads(shown.stdout)
+    assert (data["tax_id"], data["logo"]["type"], data["bank_accounts"][0]["routing"]) == (
+        "471234567",
+        "image/png",
+        "021000021",
+    )
+    missing = runner.invoke(app, ["--db", db_url, "entities", "show", "NOPE"])
+    assert missing.exit_code == 1 and "no billing entity 'NOPE'" in missing.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ENTITIES / "andes-usa.yaml").read_text().replace('"021000021"', '"021000022"'))
+    refused = runner.invoke(app, ["--db", db_url, "entities", "load", str(bad)])
+    assert (
+        refused.exit_code == 1
+        and "bank_accounts[0].routing" in refused.stderr
+        and "nothing was stored" in (refused.stderr)
+    )
+
+
+def test_replace_says_which_drafts_to_refresh(db: Engine, db_url: str, tmp_path: Path):
+    load_contract(db, tmp_path)
+    draft(db, "ACME-1", 100)
+    path = tmp_path / "ACME-1.yaml"
+    path.write_text(path.read_text().replace('amount: "1000.00"', 'amount: "1100.00"'))
+    replaced = runner.invoke(app, ["--db", db_url, "contracts", "load", "--replace", str(path)])
+    assert replaced.exit_code == 0, replaced.output
+    assert "ACME-1 effective 2026-01-01: replaced (1 draft(s) to refresh with `billing close`)" in replaced.stdout
