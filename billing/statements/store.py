@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from billing.contracts.entities import IssuerUnknown, buyer_snapshot, issuer_snapshot, parties_of, resolve_issuer
-from billing.contracts.identifiers import SCHEMES
+from billing.contracts.identifiers import SCHEMES, display_tax_id
 from billing.contracts.store import in_force, terms_from_source, versions_of
 from billing.core.ageing import balance_due, days_past_due
 from billing.core.periods import Period
@@ -44,7 +44,7 @@ def client_view(client: Client) -> ClientView:
         client.id,
         client.name,
         client.locale,
-        client.tax_id,
+        display_tax_id(client.tax_scheme, client.tax_id) if client.tax_id else None,
         client.legal_name,
         client.tax_scheme,
         client.address,
