@@ -117,7 +117,7 @@ def run_engine(engine_name: str, data: Path, files: list[Path], args: argparse.N
     from billing.measurement.ingest import import_interactions
 
     with fresh_database(engine_name, "simulate") as url:
-        load_contracts(url, [BASE])
+        load_contracts(url, [BASE], sorted((REPO / "contracts" / "entities").glob("*.yaml")))
         say(f"{engine_name}: importing {data} (not timed, {load()})")
         engine = engine_for(url)
         summary = import_interactions(engine, data, progress=False)

@@ -122,10 +122,14 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
-def load_contracts(url: str, paths: list[Path]) -> None:
+def load_contracts(url: str, paths: list[Path], entities: list[Path] | None = None) -> None:
+    """Load contract files, after the entity files that issue them (``issuer:``)."""
+    from billing.contracts.entities import load_entities
     from billing.measurement.contracts import load_contracts
 
     engine = make_engine(url)
+    if entities:
+        load_entities(engine, entities, actor="benchmark")
     load_contracts(engine, paths, actor="benchmark")
     engine.dispose()
 

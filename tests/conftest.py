@@ -108,3 +108,11 @@ def pg_only_url(request: pytest.FixtureRequest) -> str:
 REPO = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO / "contracts"
 GOLDEN = REPO / "fixtures" / "golden"
+#: The billing entities the example contracts name (``issuer:``): loaded before them.
+ENTITIES = CONTRACTS / "entities"
+
+
+def load_example_entities(engine: Engine) -> None:
+    from billing.contracts.entities import load_entities
+
+    load_entities(engine, sorted(ENTITIES.glob("*.yaml")), actor="test")

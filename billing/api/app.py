@@ -22,6 +22,7 @@ from billing.storage.db import database_url, get_engine
 #: Routers whose services come from other parts of the engine: (module, attribute).
 OPTIONAL_ROUTERS = (
     ("billing.api.routes.invoicing", "router"),
+    ("billing.api.routes.periods", "router"),
     ("billing.api.routes.rating", "router"),
     ("billing.api.routes.reconciliation", "router"),
     ("billing.api.routes.stripe_webhooks", "router"),

@@ -18,6 +18,10 @@ class ClientPublic(BaseModel):
     name: str
     locale: str
     tax_id: str | None
+    legal_name: str | None = None
+    tax_scheme: str | None = None
+    address: dict[str, Any] | None = None
+    billing_email: str | None = None
 
 
 class ClientsPublic(BaseModel):
@@ -55,6 +59,7 @@ class DocumentSummary(BaseModel):
     total: str
     issue_date: date | None
     due_date: date | None
+    provisional: bool = False
 
 
 class DocumentsPublic(BaseModel):
@@ -104,6 +109,17 @@ class DocumentDetail(BaseModel):
     service_levels: list[dict[str, Any]]
     kpis: dict[str, Any]
     reconciliation: ReconciliationPublic | None = None
+    provisional: bool = False
+    amount_in_words: str = Field(description="The total in words in the client's language (es: CON 14/100 SOLES)")
+    issuer: dict[str, Any] | None = Field(description="The issuing entity as issued (a draft: as it would be now)")
+    buyer: dict[str, Any] | None = Field(description="The client block of the terms, as issued")
+    withholding: dict[str, Any] | None = Field(
+        default=None, description="What the client withholds for a third party (detraccion): name, percent, amount"
+    )
+    payable: str = Field(description="What the client pays the issuer: total less the withheld part")
+    balance: str | None = Field(default=None, description="Still owed today (issued invoices and debit notes)")
+    overdue: bool = False
+    days_past_due: int | None = None
 
 
 class EntryPublic(BaseModel):
@@ -134,10 +150,14 @@ class StatementPaymentPublic(BaseModel):
     received_on: date
     method: str
     reference: str
+    withheld: str = "0"
 
 
 class StatementPublic(BaseModel):
     client: ClientPublic
+    issuers: list[dict[str, Any]] = Field(default_factory=list, description="The entities that bill this client")
+    as_of: date | None = Field(default=None, description="The day balances and overdue flags are as of")
+    overdue: list[str | None] = Field(default_factory=list, description="Numbers of the overdue documents")
     from_: str = Field(alias="from")
     to: str
     accounts: list[AccountPublic]
@@ -163,6 +183,9 @@ class KpiTrendPublic(BaseModel):
 class PaymentCreate(BaseModel):
     document_id: int = Field(ge=1, le=2**31 - 1)
     amount: str = Field(pattern=DECIMAL_PATTERN, description='Decimal string, e.g. "1180.00"')
+    withheld: str = Field(
+        default="0", pattern=DECIMAL_PATTERN, description="The part paid to a third party (detraccion) instead"
+    )
     received_at: datetime = Field(description="When the money arrived (with a UTC offset)")
     method: str = Field(default="transfer", min_length=1, max_length=30)
     reference: str = Field(min_length=1, max_length=200, description="The bank or processor reference (unique)")
@@ -178,6 +201,7 @@ class PaymentPublic(BaseModel):
     method: str
     reference: str
     document_status: str
+    withheld: str = "0"
 
 
 class PaymentsPublic(BaseModel):
@@ -208,6 +232,31 @@ class CreditNoteCreate(BaseModel):
 
 class CloseRequest(BaseModel):
     period: str = Field(pattern=PERIOD_PATTERN)
+    preview: bool = Field(
+        default=False, description="Also draft the contracts whose period is not closable yet, as provisional drafts"
+    )
+
+
+class PeriodState(BaseModel):
+    contract: str
+    period: str
+    state: str = Field(description="open, grace, closable, drafted, issued or reconciled")
+    timezone: str
+    today: date
+    ends_on: date
+    close_after_days: int
+    closable_on: date
+    document_id: int | None
+    number: str | None
+    status: str | None
+    provisional: bool
+    message: str
+
+
+class PeriodStates(BaseModel):
+    period: str
+    data: list[PeriodState]
+    count: int
 
 
 class Problem(BaseModel):

@@ -1,9 +1,10 @@
-"""``billing contracts load | list | show``."""
+"""``billing contracts load | check | list | show``."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,23 +12,71 @@ from billing.cli.common import USAGE, command_group, console, fail, fail_problem
 from billing.core.periods import Period
 from billing.core.problems import ProblemsError
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from billing.contracts.store import LoadOutcome
+
+
+def _ready_engine() -> Engine | None:
+    """The database when one is ready for this version, else None (``check`` then validates
+    the files alone): a check never creates or migrates a database."""
+    from billing.storage.db import DatabaseNotReady, check_ready, database_url, get_engine
+
+    engine = get_engine(database_url(state.db_url))
+    try:
+        check_ready(engine)
+    except DatabaseNotReady:
+        return None
+    return engine
+
 
 def register(app: typer.Typer) -> None:
     group = command_group(help="Contracts: load files, list them, show terms in force.")
     app.add_typer(group, name="contracts")
 
     @group.command("load")
-    def load(files: list[Path] = typer.Argument(..., help="Contract YAML files (bases and amendments)")) -> None:
-        """Validate and store contract files. Nothing is stored unless every file is valid."""
+    def load(
+        files: list[Path] = typer.Argument(..., help="Contract YAML files (bases and amendments)"),
+        replace: bool = typer.Option(
+            False, "--replace", help="Replace the stored version of each file if no numbered document uses it yet"
+        ),
+    ) -> None:
+        """Validate and store contract files. Nothing is stored unless every file is valid.
+        With --replace, a file whose version is stored replaces it (audited), unless an issued
+        document uses that version: then it stays immutable (amend it instead)."""
         from billing.measurement.contracts import load_contracts
 
         try:
-            outcomes = load_contracts(state.engine(), files, actor=state.actor)
+            outcomes = load_contracts(state.engine(), files, actor=state.actor, replace=replace)
         except ProblemsError as exc:
             fail_problems(exc.problems)
+        _print_outcomes(outcomes)
+
+    @group.command("check")
+    def check(
+        files: list[Path] = typer.Argument(..., help="Contract YAML files to validate"),
+        replace: bool = typer.Option(False, "--replace", help="Check as `load --replace` would"),
+    ) -> None:
+        """Validate contract files without storing anything: the same problems as `load`, exit
+        status 0 or 1. With a database ready (--db, BILLING_DATABASE_URL or ./billing.db) the
+        files are also checked against what it stores (amendments, issued periods, issuers)."""
+        from billing.measurement.contracts import check_contracts
+
+        engine = _ready_engine()
+        try:
+            outcomes = check_contracts(engine, files, actor=state.actor, replace=replace)
+        except ProblemsError as exc:
+            fail_problems(exc.problems)
+        _print_outcomes(outcomes, prefix="would be " if engine is not None else "")
+        where = "checked against the database" if engine is not None else "checked alone (no database)"
+        console.print(f"{len(outcomes)} file(s) valid, {where}; nothing was stored.", highlight=False)
+
+    def _print_outcomes(outcomes: list[LoadOutcome], prefix: str = "") -> None:
         for outcome in outcomes:
+            note = f" ({outcome.drafts} draft(s) to refresh with `billing close`)" if outcome.drafts else ""
             console.print(
-                f"{outcome.source}: {outcome.code} effective {outcome.effective_from}: {outcome.action}",
+                f"{outcome.source}: {outcome.code} effective {outcome.effective_from}: {prefix}{outcome.action}{note}",
                 highlight=False,
             )
 

@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         """One document with its lines (and what explains them), service levels and notes."""
         from billing.invoicing.documents import DocumentFilter, document_json, find_document, lines_of, list_documents
         from billing.storage.db import reading
-        from billing.storage.models import Contract
+        from billing.storage.models import Client, Contract
 
         with reading(state.engine()) as session:
             try:
@@ -93,8 +93,10 @@ def register(app: typer.Typer) -> None:
             except LookupError as exc:
                 fail(str(exc))
             contract = session.get(Contract, document.contract_id)
+            client = session.get(Client, document.client_id)
             code = contract.code if contract else str(document.contract_id)
-            data = document_json(document, code, lines_of(session, document.id))  # type: ignore[arg-type]
+            locale = client.locale if client else None
+            data = document_json(document, code, lines_of(session, document.id), locale)  # type: ignore[arg-type]
             data["notes"] = [
                 document_json(note, code)
                 for note, _ in list_documents(session, DocumentFilter(period=document.period, contract=code))
@@ -173,7 +175,7 @@ def _notes_app(kind: str, name: str) -> typer.Typer:
 
     @notes.command("issue")
     def issue_(
-        references: list[str] = typer.Argument(..., metavar="ID..."),
+        references: list[str] = typer.Argument(..., metavar="ID_OR_NUMBER..."),
         on: str = typer.Option(None, "--date", help="Issue date YYYY-MM-DD (default: today in the contract's zone)"),
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
@@ -260,8 +262,15 @@ def _print_document(data: dict[str, Any]) -> None:
         f"{data['contract']} {data['period']} {data['currency']}",
         highlight=False,
     )
+    if data["provisional"]:
+        console.print("provisional: a preview of a period not closable yet; it cannot be issued", highlight=False)
     if data["issue_date"]:
         console.print(f"issued {data['issue_date']}, due {data['due_date']}", highlight=False)
+    for role, party in (("issuer", data["issuer"]), ("buyer", data["buyer"])):
+        if party:
+            tax = f" {party.get('tax_label') or 'tax id'} {party['tax_id']}" if party.get("tax_id") else ""
+            order = f", purchase order {party['purchase_order']}" if party.get("purchase_order") else ""
+            console.print(f"{role}: {party.get('legal_name') or party.get('name')}{tax}{order}", highlight=False)
     if data["reason"]:
         console.print(f"reason: {data['reason']}", highlight=False)
     if data["status"] == "void":
@@ -287,6 +296,13 @@ def _print_document(data: dict[str, Any]) -> None:
         f"subtotal {data['subtotal']}   {tax} {data['tax']}   [bold]total {data['total']}[/bold]",
         highlight=False,
     )
+    console.print(f"in words: {data['amount_in_words']}", highlight=False)
+    if data["withholding"]:
+        w = data["withholding"]
+        console.print(
+            f"{w['name']} {w['percent']}%: {w['amount']} withheld (account {w['account']}); payable {data['payable']}",
+            highlight=False,
+        )
     if data["service_levels"]:
         levels = Table("service level", "metric", "value", "target", "met", "sample", "credit")
         for level in data["service_levels"]:

@@ -21,7 +21,7 @@ from billing.contracts.terms import ContractTerms
 from billing.core.periods import Period
 from billing.core.problems import Problem, ProblemsError
 from billing.storage.audit import record
-from billing.storage.models import Client, Contract, ContractVersion, Document
+from billing.storage.models import BillingEntity, Client, Contract, ContractVersion, Document
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class LoadOutcome:
     source: str
     code: str
     effective_from: date
-    action: str  # "created", "amended", "unchanged"
+    action: str  # "created", "amended", "unchanged", "replaced"
+    #: For a replaced version: drafts rated under the old text, refreshed by the next close.
+    drafts: int = 0
 
 
 @lru_cache(maxsize=16384)
@@ -79,7 +81,7 @@ def store_contracts(session: Session, files: list[ContractFile], actor: str) -> 
     outcomes: list[LoadOutcome] = []
     problems: list[Problem] = []
     for f in files:
-        outcome, found = _store(session, f.source, f.text, f.terms, actor)
+        outcome, found = store_one(session, f.source, f.text, f.terms, actor)
         problems.extend(found)
         if outcome:
             outcomes.append(outcome)
@@ -89,9 +91,14 @@ def store_contracts(session: Session, files: list[ContractFile], actor: str) -> 
     return outcomes
 
 
-def _store(
+def store_one(
     session: Session, source: str, text: str, terms: ContractTerms, actor: str
 ) -> tuple[LoadOutcome | None, list[Problem]]:
+    """Store one validated file as a new contract or amendment (or nothing, when the same terms
+    are loaded); the problems that refuse it otherwise."""
+    problem = issuer_problem(session, terms, source)
+    if problem:
+        return None, [problem]
     contract = session.exec(select(Contract).where(Contract.code == terms.code)).first()
     effective = terms.effective_start
     if contract is None:
@@ -105,11 +112,11 @@ def _store(
                     "effective_from",
                 )
             ]
-        _upsert_client(session, terms)
+        upsert_client(session, terms)
         contract = Contract(code=terms.code, client_id=terms.client.id)
         session.add(contract)
         session.flush()
-        _add_version(session, contract, source, text, terms)
+        add_version(session, contract, source, text, terms)
         record(session, actor, "contract.created", "contract", terms.code, {"source": source})
         return LoadOutcome(source, terms.code, effective, "created"), []
 
@@ -200,8 +207,8 @@ def _store(
         )
     if problems:
         return None, problems
-    _upsert_client(session, terms)
-    _add_version(session, contract, source, text, terms)
+    upsert_client(session, terms)
+    add_version(session, contract, source, text, terms)
     record(
         session,
         actor,
@@ -213,38 +220,50 @@ def _store(
     return LoadOutcome(source, terms.code, effective, "amended"), []
 
 
-def _add_version(session: Session, contract: Contract, source: str, text: str, terms: ContractTerms) -> None:
-    document, _ = read_document(text, source)
-    session.add(
-        ContractVersion(
-            contract_id=contract.id,  # type: ignore[arg-type]
-            effective_from=terms.effective_start,
-            is_amendment=terms.effective_from is not None,
-            source_name=Path(source).name,
-            source_text=text,
-            digest=hashlib.sha256(text.encode()).hexdigest(),
-            document=to_plain(document),
-        )
+def issuer_problem(session: Session, terms: ContractTerms, source: str) -> Problem | None:
+    """The issuer a contract names must be loaded first (``billing entities load``)."""
+    if terms.issuer is None or session.get(BillingEntity, terms.issuer) is not None:
+        return None
+    return Problem(
+        "unknown_issuer",
+        f"issuer {terms.issuer!r} is not a loaded billing entity: load its entity file first",
+        source,
+        None,
+        "issuer",
     )
 
 
-def _upsert_client(session: Session, terms: ContractTerms) -> None:
-    client = session.get(Client, terms.client.id)
+def version_fields(source: str, text: str, terms: ContractTerms) -> dict[str, object]:
+    """The columns of a contract version stored from this file."""
+    document, _ = read_document(text, source)
+    return {
+        "effective_from": terms.effective_start,
+        "is_amendment": terms.effective_from is not None,
+        "source_name": Path(source).name,
+        "source_text": text,
+        "digest": hashlib.sha256(text.encode()).hexdigest(),
+        "document": to_plain(document),
+    }
+
+
+def add_version(session: Session, contract: Contract, source: str, text: str, terms: ContractTerms) -> None:
+    assert contract.id is not None
+    session.add(ContractVersion(contract_id=contract.id, **version_fields(source, text, terms)))  # type: ignore[arg-type]
+
+
+def upsert_client(session: Session, terms: ContractTerms) -> None:
+    """The client row follows the client block of the latest file loaded."""
+    info = terms.client
+    client = session.get(Client, info.id)
     if client is None:
-        session.add(
-            Client(
-                id=terms.client.id,
-                name=terms.client.name,
-                locale=terms.client.locale,
-                tax_id=terms.client.tax_id,
-                email=terms.client.email,
-            )
-        )
-        session.flush()
-        return
-    client.name, client.locale, client.tax_id = terms.client.name, terms.client.locale, terms.client.tax_id
-    client.email = terms.client.email or client.email
+        client = Client(id=info.id, name=info.name)
+    client.name, client.locale, client.tax_id = info.name, info.locale, info.tax_id
+    client.email = info.email or client.email
+    client.legal_name, client.tax_scheme = info.legal_name, info.tax_scheme
+    client.address = info.address.as_json() if info.address else None
+    client.billing_email = info.billing_email
     session.add(client)
+    session.flush()
 
 
 # -- reading ------------------------------------------------------------------------------

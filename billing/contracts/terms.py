@@ -185,12 +185,43 @@ class ServiceLevels:
 
 
 @dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address: up to three street lines, city, region, postal code and an ISO 3166-1
+    country code (EN 16931 asks for the country of both parties)."""
+
+    country: str
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "lines": list(self.lines),
+            "city": self.city,
+            "region": self.region,
+            "postal_code": self.postal_code,
+            "country": self.country,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ClientInfo:
+    """The buyer as documents name it. ``tax_id`` is checked with its check digits when
+    ``tax_scheme`` is given (and stored in the scheme's canonical form); without a scheme it is
+    printed as written. ``purchase_order`` is the client's reference for this contract, printed
+    on its documents (an amendment may change it)."""
+
     id: str
     name: str
     locale: str = "en_US"
     tax_id: str | None = None
     email: str | None = None
+    legal_name: str | None = None
+    tax_scheme: str | None = None
+    address: Address | None = None
+    billing_email: str | None = None
+    purchase_order: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +231,28 @@ class Tax:
 
 
 @dataclass(frozen=True, slots=True)
+class Withholding:
+    """A part of each document the client pays to a third party instead of to the issuer, such
+    as Peru's detraccion: ``percent`` of the total (tax included) of any invoice or debit note
+    whose total is above ``applies_above`` (in the contract's currency), deposited into
+    ``account``; ``legend`` is printed on the document."""
+
+    name: str
+    percent: Decimal
+    applies_above: Decimal
+    account: str
+    legend: str
+
+
+@dataclass(frozen=True, slots=True)
 class Invoicing:
     series: str
     credit_note_series: str
     debit_note_series: str
     payment_terms_days: int = 30
+    #: Days after the period ends before it may be closed (None: the repeat window).
+    close_after_days: int | None = None
+    withholding: Withholding | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +284,16 @@ class ContractTerms:
     resolution: ResolutionRule = ResolutionRule()
     service_levels: ServiceLevels | None = None
     reconciliation: Reconciliation = Reconciliation()
+    #: The billing entity that issues this contract's documents (None: the only one loaded).
+    issuer: str | None = None
+
+    @property
+    def close_after_days(self) -> int:
+        """Days a period stays in grace after it ends: ``invoicing.close_after_days``, by default
+        the repeat window (until it has passed, a resolution's fate is not known)."""
+        if self.invoicing.close_after_days is not None:
+            return self.invoicing.close_after_days
+        return self.resolution.repeat_window_days
 
     @property
     def effective_start(self) -> date:
@@ -250,3 +308,50 @@ class ContractTerms:
             if item.id == charge_id:
                 return item
         raise KeyError(charge_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccount:
+    """Where a client pays in one currency: a bank and at least one of an IBAN, a CCI (Peru)
+    or a domestic account number (with an ABA routing number in the US); a SWIFT/BIC code for
+    payments from abroad. Every number is checked with its check digits when loaded."""
+
+    currency: str
+    bank: str
+    account: str | None = None
+    iban: str | None = None
+    cci: str | None = None
+    routing: str | None = None
+    swift: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "currency": self.currency,
+            "bank": self.bank,
+            "account": self.account,
+            "iban": self.iban,
+            "cci": self.cci,
+            "routing": self.routing,
+            "swift": self.swift,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A billing entity (the issuer, the seller): what an entity file says (docs/entities.md).
+    ``logo`` is the path of its logo file as written, relative to the entity file."""
+
+    code: str
+    legal_name: str
+    tax_scheme: str
+    tax_id: str
+    address: Address
+    trade_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    bank_accounts: tuple[BankAccount, ...] = ()
+    logo: str | None = None
+    footer: str | None = None
+
+    def accounts_in(self, currency: str) -> tuple[BankAccount, ...]:
+        return tuple(account for account in self.bank_accounts if account.currency == currency)

@@ -96,6 +96,16 @@ EMAIL = _domain(
     "an address such as ap@example.com",
 )
 TAX_NAME = _domain("tax name", 50, _PRINTABLE, "printable characters on one line")
+COUNTRY_CODE = _domain("country code", 2, r"[A-Z]{2}", "two upper-case letters (ISO 3166-1 alpha-2, such as PE)")
+POSTAL_CODE = _domain("postal code", 20, r"[A-Za-z0-9][A-Za-z0-9 -]*", "letters, digits, spaces and '-'")
+PHONE = _domain("phone number", 30, r"\+?[0-9][0-9 ().-]*", "digits, spaces, '(', ')', '.', '-' and a leading '+'")
+#: Bank account numbers as a bank prints them (spaces and '-' are kept for display, ignored by the checks).
+ACCOUNT_NUMBER = _domain("account number", 42, r"[A-Za-z0-9][A-Za-z0-9 -]*", "letters, digits, spaces and '-'")
+PURCHASE_ORDER = _domain("purchase order reference", 100, _PRINTABLE, "printable characters on one line")
+#: A footer printed at the bottom of every page of a document: printable text, line breaks allowed.
+FOOTER = _domain("footer", 1000, r"[^\x00-\x09\x0b-\x1f\x7f-\x9f]+", "printable characters and line breaks")
+#: How a payment arrived (``transfer``, ``cheque``, ``stripe``, ``cash``): a code, shown as it is.
+PAYMENT_METHOD = _domain("payment method", 30, r"[a-z][a-z0-9_-]*", "lower-case letters, digits, '_' and '-'")
 #: Names, descriptions and free text printed on documents: printable, one line.
 NAME = _domain("name", 300, _PRINTABLE, "printable characters on one line")
 DESCRIPTION = _domain("description", 500, _PRINTABLE, "printable characters on one line")
@@ -119,6 +129,11 @@ PRICE_PLACES = 6
 AMOUNT_PLACES = 4
 #: Percentages (tax rates, at-risk, allocations, targets of rate KPIs) are within 0..100.
 MAX_PERCENT = Decimal(100)
+
+#: The largest logo an entity file may name (PNG or JPEG): it is embedded in every PDF.
+MAX_LOGO_BYTES = 512 * 1024
+#: Bank accounts an entity may list.
+MAX_BANK_ACCOUNTS = 20
 
 #: The largest row id (a document id typed by a person): ids are 32-bit integers on PostgreSQL.
 MAX_ROW_ID = 2**31 - 1

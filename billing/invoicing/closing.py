@@ -11,6 +11,12 @@ everything on one failure. A chunk keeps locks short and loses at most one chunk
 
 One contract never stops the month: see ``close_period``. Two ``close`` runs at once cannot
 duplicate a draft: see ``billing.invoicing.drafts``.
+
+Only closable periods are drafted (``billing.invoicing.readiness``): a contract whose month is
+still open, or in its grace days, is skipped with the date it becomes closable. A preview
+drafts those too, marked provisional, so finance sees what the month bills so far; a
+provisional draft can never be issued, and the close that comes once the period is closable
+refreshes it into a real draft.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from billing.core.periods import Period
 from billing.invoicing.documents import ISSUED
 from billing.invoicing.drafts import (
     ALREADY_ISSUED,
+    NOT_CLOSABLE,
     NOT_STORED,
     OUT_OF_RANGE,
     TERMS_INVALID,
@@ -35,6 +42,8 @@ from billing.invoicing.drafts import (
     storable_problem,
     store_chunk,
 )
+from billing.invoicing.periods import open_invoices, status_of
+from billing.invoicing.readiness import Readiness
 from billing.rating.lines import RatedInvoice
 from billing.storage.db import reading, transaction
 from billing.storage.models import Document, ImportBatch
@@ -45,9 +54,16 @@ CHUNK = 100
 
 
 def close_period(
-    engine: Engine, period: Period, actor: str, now: datetime, on_progress: Progress | None = None
+    engine: Engine,
+    period: Period,
+    actor: str,
+    now: datetime,
+    on_progress: Progress | None = None,
+    preview: bool = False,
 ) -> CloseResult:
-    """Rate every active contract for ``period`` and store one draft invoice each.
+    """Rate every active contract whose ``period`` is closable on ``now`` (each contract's
+    local date) and store one draft invoice each; the others are skipped (``not_closable``)
+    with the date they become closable, or, with ``preview``, drafted as provisional.
 
     Everything is read in one snapshot, so the newest import batch it records
     (``data_as_of``) is exactly the data the drafts were measured on, even while imports
@@ -68,8 +84,14 @@ def close_period(
         failed += [skipped(u.code, TERMS_INVALID, u.message) for u in unreadable]
         invoiced = invoiced_contracts(session, period)
         done = [item for item in items if item.contract_id in invoiced]
-        to_rate = [item for item in items if item.contract_id not in invoiced]
+        pending = [item for item in items if item.contract_id not in invoiced]
+        existing = open_invoices(session, period, [item.contract_id for item in pending])
+        states = {item.contract_id: status_of(item, period, now, existing.get(item.contract_id)) for item in pending}
+        waiting = [item for item in pending if not states[item.contract_id].closable]
+        to_rate = pending if preview else [item for item in pending if states[item.contract_id].closable]
         rated, unrated = rate_each(session, to_rate, period)
+    if not preview:
+        failed += [_not_closable(states[item.contract_id]) for item in waiting]
     for miss in unrated:
         failed.append(skipped(miss.item.terms.code, miss.reason, miss.message))
     storable = []
@@ -79,7 +101,10 @@ def close_period(
             failed.append(skipped(item.terms.code, OUT_OF_RANGE, f"its invoice cannot be stored: {problem}"))
         else:
             storable.append((item, invoice))
-    result = store_drafts(engine, period, storable, actor, now, data_as_of, on_progress)
+    provisional = frozenset(item.contract_id for item in waiting) if preview else frozenset()
+    result = store_drafts(engine, period, storable, actor, now, data_as_of, on_progress, provisional=provisional)
+    later = {item.terms.code: states[item.contract_id] for item in waiting}
+    result.outcomes = [_provisional(o, later[o.contract]) if o.provisional else o for o in result.outcomes]
     for item in done:
         issued = invoiced[item.contract_id]
         result.outcomes.append(
@@ -99,6 +124,26 @@ def close_period(
     return result
 
 
+def _not_closable(state: Readiness) -> CloseOutcome:
+    invoice = state.invoice
+    return CloseOutcome(
+        state.contract,
+        "skipped",
+        invoice.document_id if invoice else None,
+        message=state.explain() + (" (its provisional draft is kept)" if invoice and invoice.provisional else ""),
+        reason=NOT_CLOSABLE,
+        provisional=bool(invoice and invoice.provisional),
+        closable_on=state.closable_on.isoformat(),
+    )
+
+
+def _provisional(outcome: CloseOutcome, state: Readiness) -> CloseOutcome:
+    from dataclasses import replace
+
+    message = f"provisional: {state.explain()}; it cannot be issued"
+    return replace(outcome, message=message, closable_on=state.closable_on.isoformat())
+
+
 def store_drafts(
     engine: Engine,
     period: Period,
@@ -108,18 +153,20 @@ def store_drafts(
     data_as_of: int | None = None,
     on_progress: Progress | None = None,
     chunk: int = CHUNK,
+    provisional: frozenset[int] = frozenset(),
 ) -> CloseResult:
     """Store rated invoices as drafts, ``chunk`` contracts per transaction. A chunk that fails
     is written again one contract per transaction, so only the contracts whose draft cannot be
-    written are skipped (``not_stored``, their previous draft kept as it was)."""
+    written are skipped (``not_stored``, their previous draft kept as it was). The drafts of
+    contracts in ``provisional`` are marked provisional."""
     result = CloseResult(period, data_as_of)
     for start in range(0, len(rated), chunk):
         part = rated[start : start + chunk]
         try:
             with transaction(engine) as session:
-                written = store_chunk(session, part, actor, now, data_as_of)
+                written = store_chunk(session, part, actor, now, data_as_of, provisional)
         except Exception:
-            written = [_store_alone(engine, pair, actor, now, data_as_of) for pair in part]
+            written = [_store_alone(engine, pair, actor, now, data_as_of, provisional) for pair in part]
         result.outcomes.extend(written)
         if on_progress:
             for done, outcome in enumerate(written, start=start + 1):
@@ -128,13 +175,18 @@ def store_drafts(
 
 
 def _store_alone(
-    engine: Engine, pair: tuple[ContractInForce, RatedInvoice], actor: str, now: datetime, data_as_of: int | None
+    engine: Engine,
+    pair: tuple[ContractInForce, RatedInvoice],
+    actor: str,
+    now: datetime,
+    data_as_of: int | None,
+    provisional: frozenset[int],
 ) -> CloseOutcome:
     from billing.rating.service import one_line
 
     try:
         with transaction(engine) as session:
-            return store_chunk(session, [pair], actor, now, data_as_of)[0]
+            return store_chunk(session, [pair], actor, now, data_as_of, provisional)[0]
     except Exception as exc:  # whatever the cause, this contract alone is skipped
         return skipped(pair[0].terms.code, NOT_STORED, f"its draft could not be written: {one_line(exc)}")
 

@@ -107,11 +107,18 @@ def list_documents(session: Session, where: DocumentFilter) -> list[tuple[Docume
     return [(document, code) for document, code in rows]
 
 
-def document_json(document: Document, contract: str, lines: list[DocumentLine] | None = None) -> dict[str, Any]:
-    """A document as JSON: amounts as strings, dates ISO; lines when given."""
+def document_json(
+    document: Document, contract: str, lines: list[DocumentLine] | None = None, locale: str | None = None
+) -> dict[str, Any]:
+    """A document as JSON: amounts as strings, dates ISO; lines when given. ``amount_in_words``
+    is in the language of ``locale`` (by default the buyer's, as issued)."""
+    from billing.invoicing.withholding import payable
+    from billing.presentation.words import amount_in_words
 
     def money(value: Decimal) -> str:
         return money_text(value, document.currency)
+
+    language = locale or (document.buyer or {}).get("locale")
 
     data: dict[str, Any] = {
         "id": document.id,
@@ -136,6 +143,12 @@ def document_json(document: Document, contract: str, lines: list[DocumentLine] |
         "voided_at": _iso(document.voided_at),
         "void_reason": document.void_reason,
         "data_as_of": document.data_as_of,
+        "provisional": bool(document.provisional),
+        "amount_in_words": amount_in_words(document.total, document.currency, language),
+        "withholding": document.withholding,
+        "payable": money(payable(document.total, document.withholding_amount)),
+        "issuer": document.issuer,
+        "buyer": document.buyer,
     }
     if lines is not None:
         data["lines"] = [

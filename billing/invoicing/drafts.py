@@ -27,6 +27,7 @@ from billing.core.limits import AMOUNT_PLACES, MAX_DOCUMENT_AMOUNT, MAX_QUANTITY
 from billing.core.periods import Period
 from billing.invoicing.documents import money_text
 from billing.invoicing.numbering import dialect_insert
+from billing.invoicing.withholding import withholding_columns
 from billing.rating.lines import RatedInvoice, RatedLine
 from billing.storage.audit import record
 from billing.storage.models import Document, DocumentLine
@@ -51,6 +52,9 @@ COMPARED = (
     "data_as_of",
     "service_levels",
     "kpis",
+    "provisional",
+    "withholding",
+    "withholding_amount",
 )
 LINE_BATCH = 1000  # rows per INSERT: 9 parameters each, well under PostgreSQL's 65535
 LINE_COLUMNS = ("position", "charge", "type", "description", "quantity", "unit_price", "amount", "details")
@@ -59,6 +63,7 @@ LINE_COLUMNS = ("position", "charge", "type", "description", "quantity", "unit_p
 #: Why a contract got no draft (``CloseOutcome.reason``). Only ``already_issued`` is not a
 #: failure: the contract's invoice for the period is done. The others make a close partial.
 ALREADY_ISSUED = "already_issued"
+NOT_CLOSABLE = "not_closable"  # its period is open or in grace (``billing.invoicing.readiness``)
 TERMS_INVALID = "terms_invalid"  # its stored terms no longer validate
 NOT_MEASURED = "not_measured"  # its outcomes could not be measured
 NOT_RATED = "not_rated"  # rating its terms failed
@@ -76,6 +81,8 @@ class CloseOutcome:
     number: str | None = None
     message: str = ""
     reason: str | None = None  # why it was skipped (a code above)
+    provisional: bool = False  # a ``close --preview`` draft of a period not closable yet
+    closable_on: str | None = None  # for a contract whose period is not closable yet
 
     @property
     def failed(self) -> bool:
@@ -92,6 +99,8 @@ class CloseOutcome:
             "number": self.number,
             "currency": self.currency,
             "total": total,
+            "provisional": self.provisional,
+            "closable_on": self.closable_on,
             "message": self.message,
         }
 
@@ -129,7 +138,7 @@ class CloseResult:
             **counts,
             "partial": self.partial,
             "skipped_contracts": [
-                {"contract": o.contract, "reason": o.reason, "message": o.message}
+                {"contract": o.contract, "reason": o.reason, "message": o.message, "closable_on": o.closable_on}
                 for o in self.outcomes
                 if o.action == "skipped"
             ],
@@ -168,13 +177,19 @@ def store_chunk(
     actor: str,
     now: datetime,
     data_as_of: int | None,
+    provisional: frozenset[int] = frozenset(),
 ) -> list[CloseOutcome]:
     """Create or refresh the drafts of several contracts for one period (caller's transaction).
-    Contracts whose invoice for the period is already issued are reported as skipped."""
+    Contracts whose invoice for the period is already issued are reported as skipped. The
+    drafts of the contracts in ``provisional`` are marked so (a preview: they cannot be
+    issued); a provisional draft refreshed by a real close loses the mark."""
     if not rated:
         return []
     period = str(rated[0][1].period)
-    wanted = {item.contract_id: _Draft(item, invoice, now, data_as_of) for item, invoice in sorted(rated, key=_by_id)}
+    wanted = {
+        item.contract_id: _Draft(item, invoice, now, data_as_of, item.contract_id in provisional)
+        for item, invoice in sorted(rated, key=_by_id)
+    }
     if len(wanted) != len(rated) or any(str(invoice.period) != period for _, invoice in rated):
         raise ValueError("a chunk holds one rated invoice per contract, all for the same period")
     existing = _lock_open(session, period, list(wanted))
@@ -223,10 +238,13 @@ def store_chunk(
 class _Draft:
     """What one contract's draft should hold, as column values."""
 
-    def __init__(self, item: ContractInForce, invoice: RatedInvoice, now: datetime, data_as_of: int | None):
+    def __init__(
+        self, item: ContractInForce, invoice: RatedInvoice, now: datetime, data_as_of: int | None, provisional: bool
+    ):
         terms = item.terms
         self.code = terms.code
         self.invoice = invoice
+        self.provisional = provisional
         self.header: dict[str, Any] = {
             "contract_id": item.contract_id,
             "client_id": terms.client.id,
@@ -244,6 +262,10 @@ class _Draft:
             "data_as_of": data_as_of,
             "service_levels": [level.as_json() for level in invoice.service_levels],
             "kpis": jsonable(invoice.kpis),
+            "provisional": provisional,
+            **withholding_columns(
+                terms.invoicing.withholding, "invoice", invoice.total, invoice.minor_units, terms.rounding
+            ),
         }
         self.lines = [_line_row(position, line) for position, line in enumerate(invoice.lines, start=1)]
 
@@ -253,7 +275,9 @@ class _Draft:
         return [{c: getattr(line, c) for c in LINE_COLUMNS} for line in stored] == self.lines
 
     def outcome(self, action: str, document_id: int) -> CloseOutcome:
-        return CloseOutcome(self.code, action, document_id, self.invoice.total, self.invoice.currency)
+        return CloseOutcome(
+            self.code, action, document_id, self.invoice.total, self.invoice.currency, provisional=self.provisional
+        )
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -262,6 +286,7 @@ class _Draft:
             "total": str(self.invoice.total),
             "currency": self.invoice.currency,
             "data_as_of": self.header["data_as_of"],
+            "provisional": self.provisional,
         }
 
 

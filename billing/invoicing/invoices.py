@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from billing.collection import outbox as collection
+from billing.contracts.entities import IssuerUnknown, parties_of
 from billing.contracts.terms import ContractTerms
 from billing.core.limits import DESCRIPTION
 from billing.core.periods import Period
@@ -95,6 +96,11 @@ def issue_in(session: Session, document_id: int, actor: str, today: date, now: d
             + (f" as {document.number_text}" if document.number_text else "")
             + ": only a draft can be issued"
         )
+    if document.provisional:
+        raise DocumentConflict(
+            f"draft {document_id} is provisional (a close --preview of {document.period}, which is not closable yet): "
+            f"it cannot be issued; run billing close --period {document.period} once the period is closable"
+        )
     terms = terms_of(session, document)
     invoice = _check_correction(session, document) if document.corrects_id is not None else None
     if invoice is not None and document.total <= 0:
@@ -111,6 +117,10 @@ def issue_in(session: Session, document_id: int, actor: str, today: date, now: d
         problem = correction_problem(document.kind, issue_date, invoice.number_text, invoice.issue_date)
         if problem:
             raise DocumentConflict(problem)
+    try:
+        issuer, buyer = parties_of(session, terms, document.currency)
+    except IssuerUnknown as exc:
+        raise DocumentConflict(f"document {document_id} cannot be issued: {exc}") from None
     number, number_text = take_number(session, document.series)
     problem = series_problem(number_text, issue_date, last_issue_date(session, document.series, number))
     if problem:
@@ -120,6 +130,8 @@ def issue_in(session: Session, document_id: int, actor: str, today: date, now: d
     document.issue_date = issue_date
     document.due_date = issue_date + timedelta(days=terms.invoicing.payment_terms_days)
     document.issued_at = issued_at
+    # The parties as they are now, frozen with the document (migration 0012).
+    document.issuer, document.buyer = issuer, buyer
     session.add(document)
     session.flush()
     confirm_number(session, document.series, number)

@@ -39,6 +39,7 @@ from billing.invoicing.documents import (
     notes_total,
     terms_of,
 )
+from billing.invoicing.withholding import withholding_columns
 from billing.storage.audit import record
 from billing.storage.db import transaction
 from billing.storage.models import Document, DocumentLine, utcnow
@@ -164,6 +165,13 @@ def create_note(
             reason=reason.strip(),
             rated_at=at,
             created_at=at,
+            **withholding_columns(
+                terms.invoicing.withholding,
+                kind,
+                totals.total,
+                currency(invoice.currency).minor_units,
+                RoundingMode(invoice.rounding),
+            ),
         )
         session.add(note)
         session.flush()

@@ -92,17 +92,14 @@ class Formatter:
         places = max(2, -int(number.as_tuple().exponent))
         return self.number(number, places)
 
-    def long_date(self, value: date | datetime | None) -> str:
-        if value is None:
-            return ""
-        day = value.date() if isinstance(value, datetime) else value
-        return format_date(day, "long", locale=self.locale)
+    def long_date(self, value: date | datetime | str | None) -> str:
+        day = _day(value)
+        return "" if day is None else format_date(day, "long", locale=self.locale)
 
-    def short_date(self, value: date | datetime | None) -> str:
-        if value is None:
-            return ""
-        day = value.date() if isinstance(value, datetime) else value
-        return format_date(day, "medium", locale=self.locale)
+    def short_date(self, value: date | datetime | str | None) -> str:
+        """A date (or an ISO date string, as JSON data holds it) in this locale's medium form."""
+        day = _day(value)
+        return "" if day is None else format_date(day, "medium", locale=self.locale)
 
     def month(self, period: Period | str) -> str:
         """``octubre de 2026`` / ``October 2026``: the stand-alone month name and the year."""
@@ -110,6 +107,28 @@ class Formatter:
         text = format_date(p.first_day, "LLLL y", locale=self.locale)
         return text[:1].upper() + text[1:]
 
+    def amount_in_words(self, amount: Decimal | str | None, currency: str) -> str:
+        """The amount in words in this locale's language (``billing.presentation.words``)."""
+        from billing.presentation.words import amount_in_words
+
+        if amount is None or amount == "":
+            return ""
+        return amount_in_words(Decimal(str(amount)), currency, self.locale)
+
+    def country(self, code: str | None) -> str:
+        """A country's name in this locale (``PE`` -> ``Perú`` / ``Peru``)."""
+        if not code:
+            return ""
+        return str(Locale.parse(self.locale).territories.get(code, code))
+
     def short_month(self, period: Period | str) -> str:
         p = Period.parse(period) if isinstance(period, str) else period
         return format_date(p.first_day, "LLL yy", locale=self.locale)
+
+
+def _day(value: date | datetime | str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, datetime) else value

@@ -18,6 +18,18 @@ LABELS: dict[str, str] = {
     "issued": N_("Issued"),
     "paid": N_("Paid"),
     "void": N_("Void"),
+    # period readiness (billing periods status, the portal)
+    "open": N_("Open"),
+    "grace": N_("In grace"),
+    "closable": N_("Closable"),
+    "drafted": N_("Drafted"),
+    "reconciled": N_("Reconciled"),
+    # receivables ageing buckets
+    "not_due": N_("Not yet due"),
+    "days_1_30": N_("1-30 days"),
+    "days_31_60": N_("31-60 days"),
+    "days_61_90": N_("61-90 days"),
+    "over_90": N_("Over 90 days"),
     # pricing simulation: months left out, sensitivity cases, break-even notes, invoice differences
     "not_ended": N_("the month has not ended"),
     "no_data": N_("no data was measured"),

@@ -22,7 +22,14 @@ def environment(language: str = DEFAULT_LANGUAGE) -> Environment:
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["plain"] = _plain
+    env.filters["grouped"] = _grouped
     return env
+
+
+def _grouped(value: str | None, size: int = 4) -> str:
+    """An account number in groups (``ES91 2100 0418 ...``) for reading it aloud."""
+    text = (value or "").replace(" ", "")
+    return " ".join(text[i : i + size] for i in range(0, len(text), size))
 
 
 def _plain(value: Any) -> str:
@@ -38,8 +45,11 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def pdf(html: str) -> bytes:
+def pdf(html: str, archival: bool = False) -> bytes:
+    """The HTML as PDF; ``archival``: PDF/A-3b (what a Factur-X e-invoice is made of: fonts
+    embedded, colours defined, files may be attached)."""
     from weasyprint import HTML
 
-    data: bytes = HTML(string=html).write_pdf()
+    options = {"pdf_variant": "pdf/a-3b"} if archival else {}
+    data: bytes = HTML(string=html).write_pdf(**options)
     return data

@@ -3,18 +3,31 @@ the PDFs (``billing.presentation.templating.pdf``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from billing.presentation.formatting import Formatter
 from billing.presentation.templating import environment
 from billing.statements.charts import trend
 from billing.statements.views import ClientView, DocumentView, Statement
 
 
-def statement_html(statement: Statement, *, portal: bool = False, for_pdf: bool = False) -> str:
+def statement_html(
+    statement: Statement, *, portal: bool = False, for_pdf: bool = False, periods: list[dict[str, Any]] | None = None
+) -> str:
+    """The statement as HTML; ``periods``: the states of the client's billing periods
+    (``billing.invoicing.readiness`` as JSON), shown in the portal."""
     fmt = Formatter.for_locale(statement.client.locale)
     return (
         environment(fmt.language)
         .get_template("statement.html")
-        .render(s=statement, fmt=fmt, chart=trend(statement.documents), portal=portal, for_pdf=for_pdf)
+        .render(
+            s=statement,
+            fmt=fmt,
+            chart=trend(statement.documents),
+            portal=portal,
+            for_pdf=for_pdf,
+            periods=periods or [],
+        )
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from billing.core import currencies
 from billing.core.money import quantum
+from billing.presentation.words import amount_in_words
 from billing.statements.views import DocumentView, Statement
 
 
@@ -21,9 +22,13 @@ def plain_number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def document_json(doc: DocumentView) -> dict[str, Any]:
+def document_json(doc: DocumentView, locale: str | None = None) -> dict[str, Any]:
+    """A document as JSON; ``amount_in_words`` in ``locale``'s language (default: the buyer's)."""
+
     def money(value: Decimal) -> str:
         return money_text(value, doc.currency)
+
+    language = locale or (doc.buyer or {}).get("locale")
 
     return {
         "id": doc.id,
@@ -68,6 +73,15 @@ def document_json(doc: DocumentView) -> dict[str, Any]:
             "causes": list(doc.reconciliation.causes),
             "proposed_note": doc.reconciliation.proposed_number,
         },
+        "provisional": doc.provisional,
+        "amount_in_words": amount_in_words(doc.total, doc.currency, language),
+        "issuer": doc.issuer,
+        "buyer": doc.buyer,
+        "withholding": doc.withholding,
+        "payable": money(doc.payable),
+        "balance": None if doc.balance is None else money(doc.balance),
+        "overdue": doc.overdue,
+        "days_past_due": max(doc.days_past_due, 0) if doc.balance is not None else None,
     }
 
 
@@ -78,7 +92,14 @@ def statement_json(statement: Statement) -> dict[str, Any]:
             "name": statement.client.name,
             "locale": statement.client.locale,
             "tax_id": statement.client.tax_id,
+            "legal_name": statement.client.legal_name,
+            "tax_scheme": statement.client.tax_scheme,
+            "address": statement.client.address,
+            "billing_email": statement.client.billing_email,
         },
+        "issuers": list(statement.issuers),
+        "as_of": statement.as_of.isoformat() if statement.as_of else None,
+        "overdue": [d.number_text for d in statement.overdue],
         "from": str(statement.first),
         "to": str(statement.last),
         "accounts": [
@@ -104,7 +125,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
             }
             for account in statement.accounts
         ],
-        "documents": [document_json(d) for d in statement.documents],
+        "documents": [document_json(d, statement.client.locale) for d in statement.documents],
         "payments": [
             {
                 "id": p.id,
@@ -114,6 +135,7 @@ def statement_json(statement: Statement) -> dict[str, Any]:
                 "received_on": p.received_on.isoformat(),
                 "method": p.method,
                 "reference": p.reference,
+                "withheld": money_text(p.withheld, p.currency),
             }
             for p in statement.payments
         ],

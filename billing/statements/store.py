@@ -3,12 +3,18 @@ views out; the balance brought forward is summed by the database)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from billing.contracts.entities import IssuerUnknown, buyer_snapshot, issuer_snapshot, parties_of, resolve_issuer
+from billing.contracts.identifiers import SCHEMES, display_tax_id
+from billing.contracts.store import in_force, terms_from_source, versions_of
+from billing.core.ageing import balance_due, days_past_due
 from billing.core.periods import Period
 from billing.statements.views import (
     BILLED,
@@ -21,23 +27,46 @@ from billing.statements.views import (
     Statement,
     assemble,
 )
-from billing.storage.models import Client, Contract, Document, DocumentLine, Payment, Reconciliation
+from billing.storage.models import (
+    BillingEntity,
+    Client,
+    Contract,
+    ContractVersion,
+    Document,
+    DocumentLine,
+    Payment,
+    Reconciliation,
+)
 
 
 def client_view(client: Client) -> ClientView:
-    return ClientView(client.id, client.name, client.locale, client.tax_id)
+    return ClientView(
+        client.id,
+        client.name,
+        client.locale,
+        display_tax_id(client.tax_scheme, client.tax_id) if client.tax_id else None,
+        client.legal_name,
+        client.tax_scheme,
+        client.address,
+        client.billing_email or client.email,
+        SCHEMES[client.tax_scheme].label if client.tax_scheme in SCHEMES else None,
+    )
 
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def load_statement(session: Session, client_id: str, first: Period, last: Period) -> Statement:
+def load_statement(
+    session: Session, client_id: str, first: Period, last: Period, as_of: date | None = None
+) -> Statement:
     """One client's statement for the months ``first``..``last`` (inclusive). The balance
-    brought forward is summed by the database."""
+    brought forward is summed by the database; each document's balance, and whether it is
+    overdue, is as of ``as_of`` (default: today)."""
     client = session.get(Client, client_id)
     if client is None:
         raise LookupError(f"no client {client_id!r}")
+    as_of = as_of or datetime.now(UTC).date()
     start, end = first.first_day, last.last_day
     billed = (col(Document.client_id) == client_id) & col(Document.status).in_(BILLED)
     opening: dict[str, Decimal] = {}
@@ -49,7 +78,7 @@ def load_statement(session: Session, client_id: str, first: Period, last: Period
         amount = Decimal(total or 0)
         opening[currency] = opening.get(currency, ZERO) + (-abs(amount) if kind == "credit_note" else amount)
     for currency, paid in session.exec(
-        select(Payment.currency, func.sum(Payment.amount))
+        select(Payment.currency, func.sum(Payment.amount + Payment.withheld))
         .join(Document, col(Document.id) == col(Payment.document_id))
         .where(col(Document.client_id) == client_id, col(Payment.received_at) < _day_start(start))
         .group_by(Payment.currency)
@@ -75,16 +104,38 @@ def load_statement(session: Session, client_id: str, first: Period, last: Period
         )
         .order_by(col(Payment.received_at), col(Payment.id))
     ).all()
-    views = document_views(session, list(documents))
+    views = document_views(session, list(documents), as_of)
     pays = [
-        PaymentView(p.id or 0, number, p.amount, p.currency, p.received_at.date(), p.method, p.reference)
+        PaymentView(
+            p.id or 0, number, p.amount, p.currency, p.received_at.date(), p.method, p.reference, p.withheld or ZERO
+        )
         for p, number in payments
     ]
-    return assemble(client_view(client), first, last, views, pays, opening)
+    issuers = client_issuers(session, client_id, last)
+    return assemble(client_view(client), first, last, views, pays, opening, issuers, as_of)
 
 
-def document_views(session: Session, documents: list[Document]) -> list[DocumentView]:
-    """Documents with their lines, contract codes and corrected numbers, in three queries."""
+def client_issuers(session: Session, client_id: str, period: Period) -> list[dict[str, Any]]:
+    """The entities that bill a client's contracts in force in ``period``, as of now."""
+    found: dict[str, dict[str, Any]] = {}
+    for contract in session.exec(select(Contract).where(Contract.client_id == client_id)).all():
+        assert contract.id is not None
+        versions = versions_of(session, contract.id)
+        if not versions:
+            continue
+        terms = in_force(versions, contract.id, period).terms
+        try:
+            row = resolve_issuer(session, terms)
+        except IssuerUnknown:
+            continue
+        if row is not None:
+            found.setdefault(row.code, issuer_snapshot(row, terms.currency.code))
+    return [found[code] for code in sorted(found)]
+
+
+def document_views(session: Session, documents: list[Document], as_of: date | None = None) -> list[DocumentView]:
+    """Documents with their lines, contract codes, corrected numbers, parties and logos; with
+    ``as_of``, what each invoice or debit note still owes that day."""
     ids = [d.id for d in documents if d.id is not None]
     lines: dict[int, list[LineView]] = {}
     if ids:
@@ -112,39 +163,112 @@ def document_views(session: Session, documents: list[Document]) -> list[Document
         else []
     )
     corrected_ids = {d.corrects_id for d in documents if d.corrects_id is not None}
-    corrected = dict(
-        session.exec(select(Document.id, Document.number_text).where(col(Document.id).in_(corrected_ids))).all()
-        if corrected_ids
-        else []
-    )
-    reconciliations = _latest_reconciliations(session, ids)
-    return [
-        DocumentView(
-            id=d.id or 0,
-            kind=d.kind,
-            status=d.status,
-            contract=codes.get(d.contract_id, ""),
-            period=d.period,
-            series=d.series,
-            number_text=d.number_text,
-            currency=d.currency,
-            subtotal=d.subtotal,
-            tax=d.tax,
-            total=d.total,
-            tax_name=d.tax_name,
-            tax_rate=d.tax_rate,
-            issue_date=d.issue_date,
-            due_date=d.due_date,
-            corrects_number=corrected.get(d.corrects_id) if d.corrects_id else None,
-            reason=d.reason,
-            void_reason=d.void_reason,
-            lines=tuple(lines.get(d.id or 0, [])),
-            service_levels=tuple(d.service_levels or []),
-            kpis=dict(d.kpis or {}),
-            reconciliation=reconciliations.get(d.id or 0),
+    corrected = {
+        document_id: (number, issued)
+        for document_id, number, issued in (
+            session.exec(
+                select(col(Document.id), col(Document.number_text), col(Document.issue_date)).where(
+                    col(Document.id).in_(corrected_ids)
+                )
+            ).all()
+            if corrected_ids
+            else []
         )
-        for d in documents
-    ]
+    }
+    reconciliations = _latest_reconciliations(session, ids)
+    parties = {d.id: _parties(session, d) for d in documents}
+    logos = entity_logos(session, {p[0]["code"] for p in parties.values() if p[0]})
+    balances = _balances(session, documents, as_of) if as_of is not None else {}
+    views = []
+    for d in documents:
+        issuer, buyer = parties[d.id]
+        balance = balances.get(d.id or 0)
+        views.append(
+            DocumentView(
+                id=d.id or 0,
+                kind=d.kind,
+                status=d.status,
+                contract=codes.get(d.contract_id, ""),
+                period=d.period,
+                series=d.series,
+                number_text=d.number_text,
+                currency=d.currency,
+                subtotal=d.subtotal,
+                tax=d.tax,
+                total=d.total,
+                tax_name=d.tax_name,
+                tax_rate=d.tax_rate,
+                issue_date=d.issue_date,
+                due_date=d.due_date,
+                corrects_number=corrected[d.corrects_id][0] if d.corrects_id in corrected else None,
+                corrects_issue_date=corrected[d.corrects_id][1] if d.corrects_id in corrected else None,
+                reason=d.reason,
+                void_reason=d.void_reason,
+                lines=tuple(lines.get(d.id or 0, [])),
+                service_levels=tuple(d.service_levels or []),
+                kpis=dict(d.kpis or {}),
+                reconciliation=reconciliations.get(d.id or 0),
+                provisional=bool(d.provisional),
+                issuer=issuer,
+                buyer=buyer,
+                logo=logos.get(issuer["code"]) if issuer else None,
+                withholding=d.withholding,
+                withholding_amount=d.withholding_amount,
+                balance=balance,
+                days_past_due=days_past_due(d.due_date, as_of) if as_of and d.due_date else 0,
+            )
+        )
+    return views
+
+
+def _parties(session: Session, document: Document) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The parties as issued; for a draft, as they would be issued now (best effort: a draft
+    whose issuer cannot be told yet shows none)."""
+    if document.status != "draft" or document.terms_version_id is None:
+        return document.issuer, document.buyer
+    version = session.get(ContractVersion, document.terms_version_id)
+    if version is None:
+        return None, None
+    terms = terms_from_source(version.source_text, version.source_name)
+    try:
+        return parties_of(session, terms, document.currency)
+    except IssuerUnknown:
+        return None, buyer_snapshot(terms.client)
+
+
+def _balances(session: Session, documents: list[Document], as_of: date) -> dict[int, Decimal]:
+    """What each issued invoice or debit note still owes on ``as_of``."""
+    owed = [d for d in documents if d.id and d.status in BILLED and d.kind != "credit_note"]
+    ids = [d.id for d in owed if d.id is not None]
+    if not ids:
+        return {}
+    until = _day_start(as_of + timedelta(days=1))
+    credited = dict(
+        session.exec(
+            select(Document.corrects_id, func.sum(Document.total))
+            .where(
+                col(Document.corrects_id).in_(ids),
+                col(Document.kind) == "credit_note",
+                col(Document.status).in_(BILLED),
+                col(Document.issue_date) <= as_of,
+            )
+            .group_by(col(Document.corrects_id))
+        ).all()
+    )
+    paid = {
+        document_id: (Decimal(amount or 0), Decimal(withheld or 0))
+        for document_id, amount, withheld in session.exec(
+            select(Payment.document_id, func.sum(Payment.amount), func.sum(Payment.withheld))
+            .where(col(Payment.document_id).in_(ids), col(Payment.received_at) < until)
+            .group_by(col(Payment.document_id))
+        ).all()
+    }
+    out = {}
+    for d in owed:
+        assert d.id is not None
+        received, withheld = paid.get(d.id, (ZERO, ZERO))
+        out[d.id] = balance_due(d.total, Decimal(credited.get(d.id) or 0), received, withheld)
+    return out
 
 
 def _latest_reconciliations(session: Session, document_ids: list[int]) -> dict[int, ReconciliationView]:
@@ -168,3 +292,15 @@ def _latest_reconciliations(session: Session, document_ids: list[int]) -> dict[i
             proposed_number=proposed,
         )
     return latest
+
+
+def entity_logos(session: Session, codes: set[str]) -> dict[str, str]:
+    """The logos of these entities as data: URLs (an entity without one is left out)."""
+    if not codes:
+        return {}
+    rows = session.exec(select(BillingEntity).where(col(BillingEntity.code).in_(codes))).all()
+    return {
+        row.code: f"data:{row.logo_type};base64,{base64.b64encode(row.logo).decode('ascii')}"
+        for row in rows
+        if row.logo is not None and row.logo_type is not None
+    }

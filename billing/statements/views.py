@@ -23,6 +23,11 @@ class ClientView:
     name: str
     locale: str
     tax_id: str | None
+    legal_name: str | None = None
+    tax_scheme: str | None = None
+    address: dict[str, Any] | None = None
+    billing_email: str | None = None
+    tax_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class DocumentView:
     issue_date: date | None
     due_date: date | None
     corrects_number: str | None = None
+    corrects_issue_date: date | None = None
     reason: str | None = None
     void_reason: str | None = None
     lines: tuple[LineView, ...] = ()
@@ -73,6 +79,27 @@ class DocumentView:
     kpis: dict[str, Any] = field(default_factory=dict)
     #: The latest reconciliation of this invoice, when there is one (see ``ReconciliationView``).
     reconciliation: ReconciliationView | None = None
+    provisional: bool = False
+    #: The parties: as issued (frozen with the document), or as they would be issued now (a draft).
+    issuer: dict[str, Any] | None = None
+    buyer: dict[str, Any] | None = None
+    #: The issuer's logo as a data: URL (its current one: a logo is branding, not a legal field).
+    logo: str | None = None
+    withholding: dict[str, Any] | None = None
+    withholding_amount: Decimal | None = None
+    #: What is still owed on the day the view was read (None: not asked, or not a payable document).
+    balance: Decimal | None = None
+    days_past_due: int = 0
+
+    @property
+    def payable(self) -> Decimal:
+        """What the client pays the issuer: the total less the withheld part."""
+        return self.total - (self.withholding_amount or ZERO)
+
+    @property
+    def overdue(self) -> bool:
+        """Something is still owed after the due date."""
+        return self.balance is not None and self.balance > 0 and self.days_past_due > 0
 
     @property
     def effect(self) -> Decimal:
@@ -91,6 +118,7 @@ class PaymentView:
     received_on: date
     method: str
     reference: str
+    withheld: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -128,6 +156,14 @@ class Statement:
     accounts: tuple[Account, ...]
     documents: tuple[DocumentView, ...]
     payments: tuple[PaymentView, ...]
+    #: The entities that bill this client (one per issuer of its contracts), as of today.
+    issuers: tuple[dict[str, Any], ...] = ()
+    #: The day balances and overdue documents are as of.
+    as_of: date | None = None
+
+    @property
+    def overdue(self) -> tuple[DocumentView, ...]:
+        return tuple(d for d in self.documents if d.overdue)
 
     @property
     def start(self) -> date:
@@ -145,6 +181,8 @@ def assemble(
     documents: Iterable[DocumentView],
     payments: Iterable[PaymentView],
     opening: dict[str, Decimal] | None = None,
+    issuers: Iterable[dict[str, Any]] = (),
+    as_of: date | None = None,
 ) -> Statement:
     """The statement from the range's documents and payments and the balance brought forward
     per currency. Entries are in date order (documents before payments on the same day)."""
@@ -164,7 +202,7 @@ def assemble(
         description = f"{pay.method} {pay.reference}"
         reference = pay.document_number or ""
         rows.setdefault(pay.currency, []).append(
-            ((pay.received_on, 1, pay.id), "payment", reference, description, -pay.amount, None)
+            ((pay.received_on, 1, pay.id), "payment", reference, description, -(pay.amount + pay.withheld), None)
         )
     accounts = []
     for currency in sorted(set(rows) | set(opening)):
@@ -185,4 +223,4 @@ def assemble(
                 credits=sum((e.credit for e in entries), ZERO),
             )
         )
-    return Statement(client, first, last, tuple(accounts), documents, payments)
+    return Statement(client, first, last, tuple(accounts), documents, payments, tuple(issuers), as_of)

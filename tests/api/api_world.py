@@ -73,6 +73,46 @@ SERVICE_LEVELS = [
         "excused": False,
     },
 ]
+#: The parties the documents were issued with (what ``billing.contracts.entities`` snapshots at issue).
+ISSUERS = {
+    "PEN": {
+        "code": "BPO-PE",
+        "legal_name": "Contacto Andino S.A.C.",
+        "tax_scheme": "pe_ruc",
+        "tax_id": "20601234565",
+        "tax_label": "RUC",
+        "address": {"lines": ["Av. Larco 1301"], "city": "Lima", "postal_code": "15074", "country": "PE"},
+        "email": "facturas@contacto.pe",
+        "bank_accounts": [{"currency": "PEN", "bank": "BCP", "account": "193-1", "cci": "00219300123456701214"}],
+    },
+    "EUR": {
+        "code": "BPO-ES",
+        "legal_name": "Contacto Iberia S.L.",
+        "tax_scheme": "es_cif",
+        "tax_id": "B12345674",
+        "tax_label": "CIF",
+        "address": {"lines": ["Calle de Alcalá 120"], "city": "Madrid", "postal_code": "28009", "country": "ES"},
+        "bank_accounts": [{"currency": "EUR", "bank": "CaixaBank", "iban": "ES9121000418450200051332"}],
+    },
+}
+BUYERS = {
+    "andes": {
+        "id": "andes",
+        "name": "Andes Seguros S.A.",
+        "legal_name": "Andes Seguros S.A.",
+        "tax_id": "20555555551",
+        "address": {"lines": ["Av. Javier Prado 100"], "city": "Lima", "country": "PE"},
+        "locale": "es_PE",
+    },
+    "iberia": {
+        "id": "iberia",
+        "name": "Iberia Retail S.L.",
+        "legal_name": "Iberia Retail S.L.",
+        "tax_id": "B87654321",
+        "address": {"lines": ["Passeig de Gràcia 85"], "city": "Barcelona", "country": "ES"},
+        "locale": "es_ES",
+    },
+}
 KPIS = {"offered": 1060, "answered": 1000, "service_level": "82.69", "fcr_rate": "61.20", "resolutions": 1000}
 
 
@@ -167,6 +207,7 @@ def add_document(
             doc.issued_at = (
                 datetime(issue_date.year, issue_date.month, issue_date.day, 15, tzinfo=UTC) if issue_date else None
             )
+            doc.issuer, doc.buyer = ISSUERS[currency], BUYERS[contract.client_id]
             session.add(doc)
         return doc.id
 

@@ -66,13 +66,20 @@ def test_worthless_and_excessive_notes_are_refused(client: TestClient, world: Wo
 
 def test_close_reports_the_contracts_it_skipped(client: TestClient, world: World, db: Engine) -> None:
     with db.begin() as conn:
+        # Stored terms that no longer validate (a language rule tightened since they were
+        # loaded). Migration 0012 refuses this edit of a version an issued document uses, so
+        # the test steps around its trigger.
+        if db.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            conn.execute(text("DROP TRIGGER contract_version_used_update"))
         conn.execute(
             text(
                 "UPDATE contract_version SET source_text = 'contract: [' "
                 "WHERE contract_id = (SELECT id FROM contract WHERE code = 'IBERIA-1')"
             )
         )
-    closed = client.post("/v1/close", json={"period": "2026-12"}, headers=finance(world))
+    closed = client.post("/v1/close", json={"period": "2026-08"}, headers=finance(world))  # long closable
     assert closed.status_code == 200
     body = closed.json()
     assert body["partial"] is True and body["created"] == 1

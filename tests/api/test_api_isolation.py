@@ -60,6 +60,7 @@ def other_clients_ids(world: World) -> dict[str, str]:
     """Each parameter name a route may take, filled with an object of the client Iberia."""
     return {
         "document_id": str(world.iberia_invoice),
+        "number": "E001-00000001",
         "code": "IBERIA-1",
         "contract": "IBERIA-1",
         "client_id": "iberia",
@@ -169,7 +170,18 @@ def test_finance_token_sees_every_client(client: TestClient, world: World) -> No
     assert [c["id"] for c in clients["data"]] == ["andes", "iberia"]
     own = client.get("/v1/clients", headers=bearer(world.andes_token)).json()
     assert own == {
-        "data": [{"id": "andes", "name": "Andes Seguros S.A.", "locale": "es_PE", "tax_id": "20555555551"}],
+        "data": [
+            {
+                "id": "andes",
+                "name": "Andes Seguros S.A.",
+                "locale": "es_PE",
+                "tax_id": "20555555551",
+                "legal_name": None,
+                "tax_scheme": None,
+                "address": None,
+                "billing_email": None,
+            }
+        ],
         "count": 1,
     }
 

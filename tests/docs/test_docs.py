@@ -11,9 +11,9 @@ Conventions the Markdown follows (also explained to readers in docs/contract-lan
     with exactly these problem codes.
   - ``# refused-after-base: CODE``: the block validates on its own, but loading it into a
     database that holds ``BASE`` is refused with exactly this code (amendment rules).
-  - ``# kind: costs`` or ``# kind: profile``: the block is a costs file or a prospect's
-    profile (docs/simulation.md), loaded with that language's loader instead (``invalid``
-    applies to it too).
+  - ``# kind: costs``, ``# kind: profile`` or ``# kind: entity``: the block is a costs file or
+    a prospect's profile (docs/simulation.md), or an entity file (docs/entities.md), loaded
+    with that language's loader instead (``invalid`` applies to it too).
 
   A block without directives is a whole contract file and must load without problems.
 
@@ -43,6 +43,7 @@ from typer.testing import CliRunner
 
 from billing.cli import app
 from billing.contracts.language import load_terms_text
+from billing.contracts.language.entity import load_entity_text
 from billing.core.problems import ProblemsError
 from billing.measurement.contracts import load_contracts
 from billing.simulation.costs_file import load_costs_text
@@ -65,7 +66,7 @@ BASE = {
 }
 DIRECTIVES = ("fragment", "invalid", "refused-after-base", "kind")
 #: Loaders of the YAML languages other than contracts, by ``# kind:``.
-LOADERS = {"costs": load_costs_text, "profile": load_profile_text}
+LOADERS = {"costs": load_costs_text, "profile": load_profile_text, "entity": load_entity_text}
 
 runner = CliRunner()
 

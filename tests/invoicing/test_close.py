@@ -16,7 +16,7 @@ from billing.storage.db import reading
 from billing.storage.models import Document
 from tests.invoicing.invoice_helpers import OCTOBER, draft, in_force, load_contract, rated
 
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)  # October is closable from 11-08 (7-day grace)
 
 
 def test_close_drafts_every_active_contract_and_reruns_change_nothing(db: Engine, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from billing.storage.db import reading
 from billing.storage.models import Document
 from tests.invoicing.invoice_helpers import OCTOBER, load_contract
 
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)  # October is closable from 11-08 (7-day grace)
 CODES = ("ACME-1", "ACME-2", "ACME-3")
 
 
@@ -173,5 +173,5 @@ def test_the_cli_lists_the_skipped_and_exits_3(db_url: str, three: Engine) -> No
     body = json.loads(as_json.stdout)
     assert body["partial"] is True and [s["contract"] for s in body["skipped_contracts"]] == ["ACME-2"]
     assert as_json.stderr.count("\n") == 1 and as_json.stderr.startswith("error: ACME-2 skipped (terms_invalid): ")
-    assert "2 unchanged, 0 skipped (already issued), 1 could not be drafted" in shown.stdout
+    assert "2 unchanged, 0 skipped (already issued), 0 not closable yet, 1 could not be drafted" in shown.stdout
     assert "Traceback" not in shown.output

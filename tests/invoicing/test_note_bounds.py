@@ -63,7 +63,7 @@ def test_a_note_worth_nothing_in_its_currency_is_refused(
     path = tmp_path / "c.yaml"
     path.write_text(CONTRACT.format(code=f"X-{code}", client=code.lower(), currency=code, series=f"S{code}"))
     load_contracts(db, [path])
-    closed = close_period(db, OCTOBER, "finance", datetime(2026, 11, 2, tzinfo=UTC))
+    closed = close_period(db, OCTOBER, "finance", datetime(2026, 11, 9, tzinfo=UTC))
     invoice_id = closed.outcomes[0].document_id
     assert invoice_id is not None
     issue(db, invoice_id, "finance", ISSUE_DAY)

@@ -33,7 +33,7 @@ from tests.invoicing.invoice_helpers import EARLY_START, OCTOBER, draft, in_forc
 
 pytestmark = pytest.mark.postgres
 ISSUE_DAY = date(2026, 11, 3)
-NOW = datetime(2026, 11, 2, tzinfo=UTC)
+NOW = datetime(2026, 11, 9, tzinfo=UTC)  # October is closable from 11-08 (7-day grace)
 
 
 @pytest.fixture

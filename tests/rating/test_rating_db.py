@@ -21,7 +21,7 @@ from billing.rating.lines import LineType
 from billing.rating.service import outcomes_for, rate_contract, rate_contracts
 from billing.storage.db import reading, transaction
 from billing.storage.models import Contract, ImportBatch, Interaction
-from tests.conftest import CONTRACTS, GOLDEN
+from tests.conftest import CONTRACTS, GOLDEN, load_example_entities
 
 OCT = Period(2026, 10)
 
@@ -120,6 +120,7 @@ def northwind_month(month: int, wait: int, count: int = 10) -> list[dict[str, st
 
 def test_earnback_is_judged_from_the_measured_earlier_months(db: Engine):
     # Northwind: 12% of the charges at risk, answer time (ASA <= 30 s) carries 50%, earnback after 2 months.
+    load_example_entities(db)
     load_contracts(db, [CONTRACTS / "northwind-health.yaml"])
     insert_interactions(db, northwind_month(8, wait=45) + northwind_month(9, wait=20) + northwind_month(10, wait=25))
     with reading(db) as session:
@@ -140,6 +141,7 @@ def test_earnback_is_judged_from_the_measured_earlier_months(db: Engine):
 
 
 def test_amendment_terms_govern_their_periods(db: Engine):
+    load_example_entities(db)
     load_contracts(db, [CONTRACTS / "banco-andino.yaml", CONTRACTS / "banco-andino-2026-11.yaml"])
     rows = [
         {

@@ -28,7 +28,7 @@ from billing.storage.db import reading
 from billing.storage.models import Document, Reconciliation
 
 OCT = Period(2026, 10)
-CLOSED_AT = datetime(2026, 11, 2, 12, tzinfo=UTC)
+CLOSED_AT = datetime(2026, 11, 9, 12, tzinfo=UTC)  # after the 7-day grace
 ISSUED_ON = date(2026, 11, 3)
 
 OUTCOME_CONTRACT = """

@@ -144,7 +144,7 @@ def test_invoice_pdf_shows_the_legal_fields(db: Engine, tmp_path: Path) -> None:
         view = document_views(session, [document])[0]
     text = PdfReader(io.BytesIO(pdf(document_html(view, client_view(client), for_pdf=True)))).pages[0].extract_text()
     for field in (
-        "Factura F001-00000002",
+        "FACTURA\nF001-00000002",
         "Serie F001",
         "Fecha de emisión 3 de noviembre de 2026",
         "Fecha de vencimiento 3 de diciembre de 2026",
@@ -170,3 +170,18 @@ def test_a_reconciled_invoice_shows_what_reconciliation_found(db: Engine, tmp_pa
     assert october["reconciliation"]["within_tolerance"] is False
     page = statement_html(statement)
     assert "Conciliación" in page and f"-S/{NBSP}2,500.00" in page
+
+
+def test_overdue_documents_are_flagged_as_of_a_day(db: Engine, tmp_path: Path) -> None:
+    """October (17,700.00 less a 590.00 credit note) is due on 3 December; Andes paid September."""
+    world = build(db, tmp_path)
+    with reading(db) as session:
+        on_time = load_statement(session, "andes", Period(2026, 9), Period(2026, 11), as_of=date(2026, 12, 3))
+        late = load_statement(session, "andes", Period(2026, 9), Period(2026, 11), as_of=date(2026, 12, 20))
+    assert on_time.overdue == ()
+    (october,) = late.overdue
+    assert (october.id, october.balance, october.days_past_due) == (world.andes_invoice, Decimal("17110.00"), 17)
+    assert statement_json(late)["overdue"] == ["F001-00000002"]
+    page = statement_html(late, portal=True)
+    assert "Vencido" in page and "data-days-overdue>17<" in page and f"S/{NBSP}17,110.00" in page
+    assert "Vencido" not in statement_html(on_time)

@@ -1,19 +1,21 @@
-"""Invoices, credit and debit notes: lists, detail with lines explained, PDF. A client token
-sees its own issued documents; finance also sees drafts (``?status=draft``)."""
+"""Invoices, credit and debit notes: lists, detail with lines explained (also by number), PDF.
+A client token sees its own issued documents; finance also sees drafts (``?status=draft``).
+The PDF of an issued invoice or note is a Factur-X (PDF/A-3 with its EN 16931 XML inside)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import Response
 from sqlmodel import col
 
 from billing.api.deps import Caller, SessionDep
 from billing.api.schemas import PERIOD_PATTERN, DocumentDetail, DocumentsPublic, DocumentSummary
-from billing.api.scope import OwnedDocument, find_client, find_contract, scoped_documents
-from billing.presentation.templating import pdf
-from billing.statements.rendering import document_html
+from billing.api.scope import OwnedDocument, find_client, find_contract, not_found, scoped_documents
+from billing.statements.einvoice.cii import EInvoiceRefused, cii_xml
+from billing.statements.einvoice.hybrid import document_pdf
 from billing.statements.serialize import document_json, money_text
 from billing.statements.store import client_view, document_views
 from billing.storage.models import Client, Document
@@ -37,6 +39,7 @@ def summary(document: Document, code: str) -> DocumentSummary:
         total=money_text(document.total, document.currency),
         issue_date=document.issue_date,
         due_date=document.due_date,
+        provisional=bool(document.provisional),
     )
 
 
@@ -64,21 +67,57 @@ def list_documents(
     return DocumentsPublic(data=data, count=len(data))
 
 
+def detail(session: SessionDep, document: Document) -> DocumentDetail:
+    client = session.get(Client, document.client_id)
+    view = document_views(session, [document], datetime.now(UTC).date())[0]
+    return DocumentDetail.model_validate(document_json(view, client.locale if client else None))
+
+
+@router.get("/by-number/{number}", response_model=DocumentDetail)
+def show_document_by_number(
+    session: SessionDep,
+    principal: Caller,
+    number: Annotated[str, Path(min_length=1, max_length=50, description="The document's number, F001-00000007")],
+) -> DocumentDetail:
+    """The document with this legal number (another client's answers 404, like a missing one)."""
+    row = session.exec(scoped_documents(principal).where(col(Document.number_text) == number.strip())).first()
+    if row is None:
+        raise not_found(f"document {number!r}")
+    return detail(session, row[0])
+
+
 @router.get("/{document_id}", response_model=DocumentDetail)
 def show_document(session: SessionDep, document: OwnedDocument) -> DocumentDetail:
-    """The document with every line's explanation, its service levels and KPIs."""
-    return DocumentDetail.model_validate(document_json(document_views(session, [document])[0]))
+    """The document with every line's explanation, its service levels and KPIs, its parties,
+    the total in words, withholding and what is still owed."""
+    return detail(session, document)
 
 
 def document_pdf_response(session: SessionDep, document: Document) -> Response:
-    view = document_views(session, [document])[0]
+    """The document's PDF: a Factur-X e-invoice once issued (see ``document_pdf``)."""
+    view = document_views(session, [document], datetime.now(UTC).date())[0]
     client = session.get(Client, document.client_id)
     assert client is not None
     name = f"{view.number_text or f'draft-{view.id}'}.pdf"
     return Response(
-        pdf(document_html(view, client_view(client), for_pdf=True)),
+        document_pdf(view, client_view(client)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def document_xml_response(session: SessionDep, document: Document) -> Response:
+    """The document's EN 16931 Cross Industry Invoice XML (409 for a draft or a document whose
+    parties lack their country)."""
+    view = document_views(session, [document])[0]
+    try:
+        xml = cii_xml(view)
+    except EInvoiceRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return Response(
+        xml,
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{view.number_text}.xml"'},
     )
 
 
@@ -89,3 +128,13 @@ def document_pdf_response(session: SessionDep, document: Document) -> Response:
 )
 def download_pdf(session: SessionDep, document: OwnedDocument) -> Response:
     return document_pdf_response(session, document)
+
+
+@router.get(
+    "/{document_id}/xml",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "The EN 16931 CII XML"}},
+)
+def download_xml(session: SessionDep, document: OwnedDocument) -> Response:
+    """The e-invoice's XML alone (Factur-X EN 16931 profile), as embedded in its PDF."""
+    return document_xml_response(session, document)

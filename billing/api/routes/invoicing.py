@@ -40,11 +40,16 @@ def _summary(engine: EngineDep, document: Document) -> dict[str, object]:
 def close(
     body: CloseRequest, engine: EngineDep, principal: FinanceToken, key: IdempotencyKey, fingerprint: Fingerprint
 ) -> Response:
-    """Rate every active contract for the period and store (or refresh) its draft invoice."""
+    """Rate every active contract whose period is closable (ended, and past its grace days:
+    ``GET /v1/periods``) and store (or refresh) its draft invoice; the others are listed in
+    ``skipped_contracts`` with ``closable_on``. ``preview`` drafts them too, as provisional
+    drafts that cannot be issued."""
 
     def action() -> tuple[int, object]:
         with service_errors(conflicts=(DocumentConflict,)):
-            result = invoices.close_period(engine, period_of(body.period), actor(principal), datetime.now(UTC))
+            result = invoices.close_period(
+                engine, period_of(body.period), actor(principal), datetime.now(UTC), preview=body.preview
+            )
         return status.HTTP_200_OK, result.as_json()
 
     return run_once(engine, principal, key, fingerprint, action)

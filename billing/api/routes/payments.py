@@ -32,6 +32,7 @@ def payment_public(payment: Payment, document: Document) -> PaymentPublic:
         method=payment.method,
         reference=payment.reference,
         document_status=document.status,
+        withheld=money_text(payment.withheld or Decimal(0), payment.currency),
     )
 
 
@@ -58,7 +59,9 @@ def list_payments(
 def create_payment(
     body: PaymentCreate, engine: EngineDep, principal: FinanceToken, key: IdempotencyKey, fingerprint: Fingerprint
 ) -> Response:
-    """Record money received for an issued invoice or debit note. A retry with the same
+    """Record money received for an issued invoice or debit note, in whole or in part, with
+    the part the client withheld for a third party (``withheld``, a detraccion deposit). More
+    than is owed, a draft, a void or paid document answer 409. A retry with the same
     Idempotency-Key replays the first answer and records nothing more."""
 
     def action() -> tuple[int, object]:
@@ -71,6 +74,7 @@ def create_payment(
                 body.reference,
                 body.method,
                 actor=f"api:{principal.name}",
+                withheld=Decimal(body.withheld),
             )
         return status.HTTP_201_CREATED, payment_public(payment, document).model_dump(mode="json")
 

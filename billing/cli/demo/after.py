@@ -200,7 +200,7 @@ def _scenario_table(table_class: Any, data: dict[str, Any]) -> None:
     )
 
 
-def statements(engine: Engine, months: list[Period], out: Path) -> None:
+def statements(engine: Engine, months: list[Period], out: Path, as_of: date) -> None:
     from sqlmodel import col, select
 
     from billing.cli.common import print_json  # noqa: F401  (same JSON encoder as the CLI)
@@ -215,11 +215,15 @@ def statements(engine: Engine, months: list[Period], out: Path) -> None:
         clients = session.exec(select(Client).order_by(col(Client.id))).all()
         for client in clients:
             # Documents are dated by issue: the last month's invoice and its notes are issued the month after.
-            statement = load_statement(session, client.id, months[0], months[-1].next())
+            statement = load_statement(session, client.id, months[0], months[-1].next(), as_of)
             base = out / f"statement-{client.id}"
             Path(f"{base}.json").write_text(
                 json.dumps(statement_json(statement), indent=2, ensure_ascii=False, default=str), encoding="utf-8"
             )
             Path(f"{base}.html").write_text(statement_html(statement), encoding="utf-8")
             Path(f"{base}.pdf").write_bytes(pdf(statement_html(statement, for_pdf=True)))
-            console.print(f"  {client.name} ({client.locale}): {base}.pdf, .html, .json", highlight=False)
+            overdue = ", ".join(d.number_text or "" for d in statement.overdue) or "none"
+            console.print(
+                f"  {client.name} ({client.locale}): {base}.pdf, .html, .json; overdue on {as_of}: {overdue}",
+                highlight=False,
+            )

@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 ACTOR = "demo"
 
 
-def load_contracts(engine: Engine, paths: list[Path]) -> None:
+def load_contracts(engine: Engine, paths: list[Path], entities: list[Path]) -> None:
+    from billing.contracts.entities import load_entities
     from billing.measurement.contracts import load_contracts
 
+    for loaded in load_entities(engine, entities, actor=ACTOR):
+        console.print(f"  {loaded.code:<15} {loaded.action:<9} ({Path(loaded.source).name})", highlight=False)
     for outcome in load_contracts(engine, paths, actor=ACTOR):
         console.print(
             f"  {outcome.code:<15} {outcome.action:<9} effective {outcome.effective_from} "
@@ -84,6 +87,19 @@ def show_kpis(engine: Engine, codes: list[str], period: Period) -> None:
     console.print(table)
 
 
+def not_closable_yet(engine: Engine, last: Period) -> None:
+    """What close says of a month that has not ended and of one in its grace days: nothing is
+    drafted, each contract named with the day it becomes closable."""
+    from billing.invoicing.invoices import close_period
+
+    for period, on in ((last, last.last_day - timedelta(days=3)), (last, last.next().first_day + timedelta(days=2))):
+        now = datetime.combine(on, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
+        result = close_period(engine, period, ACTOR, now)
+        console.print(f"  close {period} on {on}: {result.count('created')} drafted", highlight=False)
+        for outcome in result.outcomes:
+            console.print(f"    {outcome.contract}: {outcome.message}", highlight=False)
+
+
 def close_and_issue(engine: Engine, period: Period) -> list[str]:
     from rich.table import Table
     from sqlmodel import col, func, select
@@ -92,13 +108,14 @@ def close_and_issue(engine: Engine, period: Period) -> list[str]:
     from billing.storage.db import reading
     from billing.storage.models import Document
 
-    issue_day = period.next().first_day + timedelta(days=2)
-    now = datetime.combine(issue_day, datetime.min.time(), tzinfo=UTC)
+    # Closable once the longest repeat window (7 days) after the month has passed.
+    issue_day = period.next().first_day + timedelta(days=7)
+    now = datetime.combine(issue_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
     closed = close_period(engine, period, ACTOR, now)
     numbers = []
     table = Table(f"{period}", "invoice", "cur.", "subtotal", "credits", "tax", "total")
     for document_id in drafts_of_period(engine, period):
-        document = issue(engine, document_id, ACTOR, issue_day)
+        document = issue(engine, document_id, ACTOR, issue_day, now)
         numbers.append(document.number_text or "")
     with reading(engine) as session:
         from billing.storage.models import Contract, Document, DocumentLine
@@ -168,7 +185,7 @@ def goodwill_credit(engine: Engine, period: Period) -> None:
         engine, invoice.id, ACTOR, "Compensación por caída de la plataforma de correo", amount=Decimal("250.00")
     )
     assert note.id is not None
-    note = issue(engine, note.id, ACTOR, period.next().first_day + timedelta(days=5))
+    note = issue(engine, note.id, ACTOR, period.next().first_day + timedelta(days=9))
     money = money_formatter(note.currency)
     console.print(
         f"  {note.number_text} credits {money(note.total)} {note.currency} (tax included) "

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from billing.contracts.language.amendments import effective_from_of
 from billing.contracts.language.charges import charges_of
+from billing.contracts.language.parties import client_of
 from billing.contracts.language.reader import Reader
 from billing.contracts.language.service_levels import service_levels_of
 from billing.contracts.language.yaml_source import LineDict, read_document
-from billing.contracts.terms import ClientInfo, ContractTerms, Invoicing, Reconciliation, ResolutionRule, Tax
+from billing.contracts.terms import ContractTerms, Invoicing, Reconciliation, ResolutionRule, Tax, Withholding
 from billing.core import limits
 from billing.core.currencies import currency as lookup_currency
-from billing.core.currencies import is_known_locale
 from billing.core.money import RoundingMode
 from billing.core.periods import is_valid_timezone
 from billing.core.problems import Problem
@@ -34,7 +34,17 @@ _TOP_KEYS = {
     "service_levels",
     "reconciliation",
     "description",
+    "issuer",
 }
+_INVOICING_KEYS = {
+    "series",
+    "credit_note_series",
+    "debit_note_series",
+    "payment_terms_days",
+    "close_after_days",
+    "withholding",
+}
+_WITHHOLDING_KEYS = {"name", "percent", "applies_above", "account", "legend"}
 
 
 def parse_terms(document: LineDict, source: str) -> tuple[ContractTerms | None, list[Problem]]:
@@ -42,7 +52,8 @@ def parse_terms(document: LineDict, source: str) -> tuple[ContractTerms | None, 
     r = Reader(source)
     r.unknown_keys(document, _TOP_KEYS, "")
     code = r.text(document, "contract", "", domain=limits.CONTRACT_CODE)
-    client = _client(r, document)
+    client = client_of(r, document)
+    issuer = r.text(document, "issuer", "", required=False, domain=limits.ENTITY_CODE)
     currency = None
     currency_code = r.text(document, "currency", "", domain=limits.CURRENCY_CODE)
     if currency_code is not None:
@@ -96,25 +107,9 @@ def parse_terms(document: LineDict, source: str) -> tuple[ContractTerms | None, 
         charges=charges,
         service_levels=service_levels,
         reconciliation=reconciliation,
+        issuer=issuer,
     )
     return terms, []
-
-
-def _client(r: Reader, doc: LineDict) -> ClientInfo | None:
-    m = r.mapping(doc, "client", "")
-    if m is None:
-        return None
-    r.unknown_keys(m, {"id", "name", "locale", "tax_id", "email"}, "client")
-    cid = r.text(m, "id", "client", domain=limits.CLIENT_ID)
-    name = r.text(m, "name", "client", domain=limits.NAME)
-    locale = r.text(m, "locale", "client", required=False, domain=limits.LOCALE) or "en_US"
-    if not is_known_locale(locale):
-        r.problem("unknown_locale", f"unknown locale {locale!r}", m, "client.locale", "locale")
-    tax_id = r.text(m, "tax_id", "client", required=False, domain=limits.TAX_ID)
-    email = r.text(m, "email", "client", required=False, domain=limits.EMAIL)
-    if cid is None or name is None:
-        return None
-    return ClientInfo(cid, name, locale, tax_id, email)
 
 
 def _tax(r: Reader, doc: LineDict) -> Tax | None:
@@ -133,11 +128,13 @@ def _invoicing(r: Reader, doc: LineDict) -> Invoicing | None:
     m = r.mapping(doc, "invoicing", "")
     if m is None:
         return None
-    r.unknown_keys(m, {"series", "credit_note_series", "debit_note_series", "payment_terms_days"}, "invoicing")
+    r.unknown_keys(m, _INVOICING_KEYS, "invoicing")
     series = r.text(m, "series", "invoicing", domain=limits.SERIES)
     credit = r.text(m, "credit_note_series", "invoicing", domain=limits.SERIES)
     debit = r.text(m, "debit_note_series", "invoicing", required=False, domain=limits.SERIES)
     days = r.integer(m, "payment_terms_days", "invoicing", required=False, maximum=366)
+    close_after = r.integer(m, "close_after_days", "invoicing", required=False, maximum=366)
+    withholding = _withholding(r, m)
     if series and credit and series == credit:
         r.problem(
             "series",
@@ -156,7 +153,26 @@ def _invoicing(r: Reader, doc: LineDict) -> Invoicing | None:
         )
     if series is None or credit is None:
         return None
-    return Invoicing(series, credit, debit or f"{series}-ND", 30 if days is None else days)
+    return Invoicing(series, credit, debit or f"{series}-ND", 30 if days is None else days, close_after, withholding)
+
+
+def _withholding(r: Reader, invoicing: LineDict) -> Withholding | None:
+    m = r.mapping(invoicing, "withholding", "invoicing", required=False)
+    if m is None:
+        return None
+    path = "invoicing.withholding"
+    r.unknown_keys(m, _WITHHOLDING_KEYS, path)
+    name = r.text(m, "name", path, domain=limits.TAX_NAME)
+    percent = r.number(m, "percent", path, maximum=limits.MAX_PERCENT, places=4)
+    if percent is not None and percent <= 0:
+        r.problem("negative", f"must be greater than zero, got {percent}", m, f"{path}.percent", "percent")
+        percent = None
+    applies_above = r.number(m, "applies_above", path, required=False, places=limits.AMOUNT_PLACES)
+    account = r.text(m, "account", path, domain=limits.ACCOUNT_NUMBER)
+    legend = r.text(m, "legend", path, domain=limits.DESCRIPTION)
+    if name is None or percent is None or account is None or legend is None:
+        return None
+    return Withholding(name, percent, applies_above or Decimal(0), account, legend)
 
 
 def _resolution(r: Reader, doc: LineDict) -> ResolutionRule:

@@ -90,8 +90,11 @@ _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)  # type: i
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)  # type: ignore[arg-type]
 
 
-def read_document(text: str, source: str) -> tuple[LineDict | None, list[Problem]]:
-    """Parse YAML text into a mapping with line numbers, or report why it is not one."""
+def read_document(
+    text: str, source: str, shape: str = "a contract file holds one mapping (contract: ..., charges: ...)"
+) -> tuple[LineDict | None, list[Problem]]:
+    """Parse YAML text into a mapping with line numbers, or report why it is not one (``shape``
+    says what the file should hold)."""
     if len(text) > MAX_DOCUMENT_CHARACTERS:
         return None, [
             Problem("too_large", f"a contract file has at most {MAX_DOCUMENT_CHARACTERS:,} characters", source)
@@ -118,7 +121,7 @@ def read_document(text: str, source: str) -> tuple[LineDict | None, list[Problem
     finally:
         loader.dispose()
     if not isinstance(document, LineDict):
-        return None, [Problem("yaml", "a contract file holds one mapping (contract: ..., charges: ...)", source, 1)]
+        return None, [Problem("yaml", shape, source, 1)]
     if _expanded_size(document, MAX_DOCUMENT_VALUES) > MAX_DOCUMENT_VALUES:
         return None, [Problem("too_large", f"the document expands to more than {MAX_DOCUMENT_VALUES:,} values", source)]
     problems = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from billing.storage.models.access import ApiToken, IdempotencyRecord, PortalSession, StripeEvent, StripeOutbox
 from billing.storage.models.common import AMOUNT, QUANTITY, utcnow
-from billing.storage.models.contracts import Client, Contract, ContractVersion
+from billing.storage.models.contracts import BillingEntity, Client, Contract, ContractVersion
 from billing.storage.models.documents import AuditEvent, Document, DocumentLine, Payment, Reconciliation, SeriesCounter
 from billing.storage.models.outcomes import (
     SET_CHECKED_FOREIGN_KEYS,
@@ -32,6 +32,7 @@ __all__ = [
     "WINDOW_SLOTS",
     "ApiToken",
     "AuditEvent",
+    "BillingEntity",
     "Client",
     "ClientKpi",
     "Contract",

@@ -1,11 +1,11 @@
-"""Clients, contracts and contract versions (owned by ``billing.contracts``)."""
+"""Clients, contracts, contract versions and billing entities (owned by ``billing.contracts``)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from billing.storage.models.common import utcnow
@@ -20,6 +20,11 @@ class Client(SQLModel, table=True):
     locale: str = Field(default="en_US", max_length=20)
     tax_id: str | None = Field(default=None, max_length=50)
     email: str | None = Field(default=None, max_length=300)
+    #: From the contract's client block (the latest loaded version): who documents are addressed to.
+    legal_name: str | None = Field(default=None, max_length=300)
+    tax_scheme: str | None = Field(default=None, max_length=20)
+    address: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    billing_email: str | None = Field(default=None, max_length=300)
     stripe_customer_id: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
@@ -46,4 +51,29 @@ class ContractVersion(SQLModel, table=True):
     source_text: str = Field(sa_type=Text)
     digest: str = Field(max_length=64)
     document: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class BillingEntity(SQLModel, table=True):
+    """A company that issues documents (the seller): its legal identity, bank accounts per
+    currency, logo and footer, loaded from an entity file (``billing entities load``). A
+    document keeps a snapshot of its issuer as it was when it was issued (``Document.issuer``),
+    so a later change of address never rewrites a legal document."""
+
+    __tablename__ = "billing_entity"
+
+    code: str = Field(primary_key=True, max_length=64)
+    legal_name: str = Field(max_length=300)
+    trade_name: str | None = Field(default=None, max_length=300)
+    tax_scheme: str | None = Field(default=None, max_length=20)
+    tax_id: str = Field(max_length=50)
+    address: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    email: str | None = Field(default=None, max_length=300)
+    phone: str | None = Field(default=None, max_length=50)
+    bank_accounts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    logo: bytes | None = Field(default=None, sa_type=LargeBinary)
+    logo_type: str | None = Field(default=None, max_length=30)
+    footer: str | None = Field(default=None, sa_type=Text)
+    source_name: str = Field(max_length=500)
+    digest: str = Field(max_length=64)
     loaded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from billing.storage.models.common import AMOUNT, QUANTITY, utcnow
@@ -71,6 +71,17 @@ class Document(SQLModel, table=True):
     void_reason: str | None = Field(default=None, sa_type=Text)
     paid_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     stripe_invoice_id: str | None = Field(default=None, max_length=100)
+    #: A draft stored by ``billing close --preview`` for a period that is not closable yet: it
+    #: shows what the month would bill so far and can never be issued (the database refuses it).
+    provisional: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    #: The parties as they were when the document was issued (migration 0012 freezes them):
+    #: the issuing entity and the client block of the terms in force. None on a draft.
+    issuer: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    buyer: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: What the client withholds and pays to a third party (Peru's detraccion): the contract's
+    #: rule and the amount, when the document is above its threshold; payable = total - this.
+    withholding: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    withholding_amount: Decimal | None = Field(default=None, sa_type=AMOUNT)
 
 
 class DocumentLine(SQLModel, table=True):
@@ -110,6 +121,9 @@ class Payment(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UtcDateTime)
     method: str = Field(default="stripe", max_length=30)
     reference: str = Field(max_length=200, unique=True)
+    #: The part the client withheld and paid to a third party instead (a detraccion deposit):
+    #: it settles the document like money received. ``amount`` is what reached us.
+    withheld: Decimal = Field(default=Decimal(0), sa_type=AMOUNT, sa_column_kwargs={"server_default": text("0")})
 
 
 class Reconciliation(SQLModel, table=True):
