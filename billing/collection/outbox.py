@@ -105,13 +105,25 @@ def to_minor_units(amount: Decimal, code: str) -> int:
 
 def invoice_push(document: Document, lines: list[DocumentLine], client: Client) -> InvoicePush:
     """What Stripe must hold for an issued invoice or debit note: one item per line, one
-    for the tax, amounts summing exactly to the document's total."""
+    for the tax, amounts summing exactly to the document's total; and, when the client
+    withholds part of it for a third party (Peru's detraccion), one negative item for that
+    part, so Stripe collects only what is payable to the issuer. The withheld part stays owed
+    until its deposit is recorded (``billing payments record --withheld``)."""
     code = document.currency
     items = [Item(str(line.position), line.description, to_minor_units(line.amount, code)) for line in lines]
     if document.tax:
         items.append(Item("tax", _tax_label(document), to_minor_units(document.tax, code)))
     if sum(item.amount for item in items) != to_minor_units(document.total, code):
         raise ValueError(f"lines and tax of {document.number_text} do not add up to its total {document.total}")
+    if document.withholding_amount:
+        name = str((document.withholding or {}).get("name") or "Withholding")
+        items.append(
+            Item(
+                "withholding",
+                f"{name}: paid by the client to a third party",
+                -to_minor_units(document.withholding_amount, code),
+            )
+        )
     assert document.id is not None and document.number_text and document.issue_date and document.due_date
     return InvoicePush(
         document_id=document.id,

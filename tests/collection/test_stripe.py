@@ -50,6 +50,7 @@ def issue(
     period: str = "2026-10",
     corrects: int | None = None,
     queue: bool = True,
+    withheld: str | None = None,
 ) -> int:
     """An issued document as the invoices module leaves it: inserted as a draft with its
     lines, then issued with its number in one UPDATE, and queued for Stripe alongside."""
@@ -76,6 +77,8 @@ def issue(
             tax_rate=Decimal(tax_rate),
             corrects_id=corrects,
             reason="Service credit for October" if kind == "credit_note" else None,
+            withholding={"name": "Detracción", "percent": "12", "amount": withheld} if withheld else None,
+            withholding_amount=Decimal(withheld) if withheld else None,
         )
         session.add(document)
         session.flush()
@@ -156,6 +159,27 @@ def test_push_sends_customer_items_and_a_finalized_invoice_in_cents(
     assert document.stripe_invoice_id == invoice["id"] == row.stripe_id
     assert client.stripe_customer_id == customer["id"]
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+
+def test_stripe_collects_only_what_is_payable_to_the_issuer_when_the_client_withholds(
+    db: Engine, server: StripeServer, gateway: Gateway
+) -> None:
+    # 14,011.91 PEN, of which 12 % (1,681.43) the client deposits at Banco de la Nación itself
+    document_id = issue(
+        db, 1, "PEN", [("Monthly platform fee", "12500.00"), ("SLA credit: ASA", "-625.50")], "18", withheld="1681.43"
+    )
+
+    collection.push(db, gateway, NOW)
+
+    items = server.objects("invoiceitem")
+    assert [(i["description"], i["amount"]) for i in items][-1] == (
+        "Detracción: paid by the client to a third party",
+        -168143,
+    )
+    [invoice] = server.objects("invoice")
+    assert invoice["amount_due"] == 1401191 - 168143 == 1233048
+    document, _, _ = stored(db, document_id)
+    assert document.total == Decimal("14011.91")  # the legal document is unchanged
 
 
 @pytest.mark.parametrize(
