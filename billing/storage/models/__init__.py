@@ -23,6 +23,7 @@ from billing.storage.models.outcomes import (
     RejectedRow,
     WorkforceEntry,
 )
+from billing.storage.models.privacy import ErasureRequest, PseudonymKey, RetentionPurge
 
 __all__ = [
     "AMOUNT",
@@ -38,6 +39,7 @@ __all__ = [
     "ContractVersion",
     "Document",
     "DocumentLine",
+    "ErasureRequest",
     "IdempotencyRecord",
     "ImportBatch",
     "Interaction",
@@ -45,8 +47,10 @@ __all__ = [
     "OutcomeDay",
     "Payment",
     "PortalSession",
+    "PseudonymKey",
     "Reconciliation",
     "RejectedRow",
+    "RetentionPurge",
     "SeriesCounter",
     "StripeEvent",
     "StripeOutbox",
