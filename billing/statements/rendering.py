@@ -3,6 +3,8 @@ the PDFs (``billing.presentation.templating.pdf``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from billing.presentation.formatting import Formatter
 from billing.presentation.templating import environment
 from billing.statements.charts import trend
@@ -24,4 +26,21 @@ def document_html(document: DocumentView, client: ClientView, *, portal: bool = 
         environment(fmt.language)
         .get_template("document.html")
         .render(d=document, client=client, fmt=fmt, portal=portal, for_pdf=for_pdf)
+    )
+
+
+def contacts_html(
+    document: DocumentView,
+    client: ClientView,
+    trace: dict[str, Any],
+    rows: list[dict[str, Any]],
+    next_cursor: str | None,
+) -> str:
+    """The portal's page of the contacts behind one line (``billing.invoicing.tracing``)."""
+    fmt = Formatter.for_locale(client.locale)
+    line = next(item for item in document.lines if item.position == trace["line"])
+    return (
+        environment(fmt.language)
+        .get_template("line_contacts.html")
+        .render(d=document, client=client, fmt=fmt, t=trace, rows=rows, line=line, next_cursor=next_cursor, portal=True)
     )

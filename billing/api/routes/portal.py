@@ -16,15 +16,20 @@ PDF downloads. Another client's document is 404 here as everywhere.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
 
-from billing.api.deps import PortalClient, SessionDep
+from billing.api.deps import EngineDep, PortalClient, SessionDep
 from billing.api.routes.clients import FromQuery, ToQuery, statement_range
 from billing.api.routes.documents import document_pdf_response
+from billing.api.routes.interactions import LinePosition, line_interactions
 from billing.api.scope import PortalDocument, find_client
+from billing.invoicing.tracing import NotTraceable, page, summary, trace_of
+from billing.measurement.trace import parse_cursor
 from billing.presentation.templating import pdf
-from billing.statements.rendering import document_html, statement_html
+from billing.statements.rendering import contacts_html, document_html, statement_html
 from billing.statements.store import client_view, document_views, load_statement
 
 router = APIRouter(prefix="/portal", tags=["portal"])
@@ -73,3 +78,35 @@ def document_page(session: SessionDep, principal: PortalClient, document: Portal
 )
 def document_pdf(session: SessionDep, document: PortalDocument) -> Response:
     return document_pdf_response(session, document)
+
+
+@router.get("/documents/{document_id}/lines/{line}", response_class=HTMLResponse)
+def line_contacts_page(
+    session: SessionDep,
+    principal: PortalClient,
+    document: PortalDocument,
+    line: LinePosition,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^-?\d{1,12}\.\d{1,19}$")] = None,
+) -> HTMLResponse:
+    """The contacts behind one line of a document, a page at a time, each counted or not and why."""
+    client = find_client(session, principal, document.client_id)
+    try:
+        trace = trace_of(session, document, line)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except NotTraceable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    rows, following = page(session, trace, parse_cursor(cursor), 200)
+    view = document_views(session, [document])[0]
+    return HTMLResponse(contacts_html(view, client_view(client), summary(session, trace), rows, following))
+
+
+@router.get(
+    "/documents/{document_id}/lines/{line}/contacts.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "Every contact behind the line"}},
+)
+def line_contacts_csv(session: SessionDep, engine: EngineDep, document: PortalDocument, line: LinePosition) -> Response:
+    answer = line_interactions(session, engine, document, line, None, 1, "csv")
+    assert isinstance(answer, Response)
+    return answer
