@@ -20,7 +20,7 @@ from billing.core.money import EXACT, format_decimal_string
 from billing.core.periods import Period
 from billing.core.problems import Conflict
 from billing.invoicing.documents import find_document, lines_of, terms_of
-from billing.measurement.trace import PAGE, Question, TraceScope, contacts, totals
+from billing.measurement.trace import MAX_PAGE, PAGE, Question, TraceScope, contacts, totals
 from billing.storage.models import Document, DocumentLine
 
 HUNDRED = Decimal(100)
@@ -138,7 +138,9 @@ def summary(session: Session, trace: LineTrace) -> dict[str, Any]:
 def page(
     session: Session, trace: LineTrace, after: tuple[int, int] | None = None, limit: int = PAGE
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of the line's contacts and the cursor of the next (None after the last)."""
+    """One page of the line's contacts (at most ``MAX_PAGE``) and the cursor of the next (None
+    after the last)."""
+    limit = max(1, min(limit, MAX_PAGE))
     rows = contacts(session, trace.scope, trace.question, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
