@@ -235,3 +235,18 @@ class LineInteractions(BaseModel):
     agrees: bool = Field(description="The contacts give the line's own figure")
     data: list[dict[str, Any]] = Field(description="This page's contacts, in time order")
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null after the last")
+
+
+class CurrentPeriod(BaseModel):
+    """The month so far and projected (``billing current --json``)."""
+
+    contract: str
+    period: str
+    as_of: date
+    method: str
+    days_elapsed: int
+    days_in_period: int
+    to_date: dict[str, Any]
+    service_levels: list[dict[str, Any]]
+    projected: dict[str, Any]
+    projected_invoice: dict[str, Any] = Field(description="As `billing rate --json`")

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         the credit it would carry if the month ended now, and the projected month and invoice."""
         from datetime import date
 
-        from billing.rating.current import METHODS
+        from billing.rating.current import METHODS, today_for
         from billing.rating.current import current as month_so_far
         from billing.storage.db import reading
 
@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--method is linear or weekday, not {method!r}", 2)
         with reading(state.engine()) as session:
             if as_of is None:
-                day = _today(session, code)
+                day = today_for(session, code)
             else:
                 try:
                     day = date.fromisoformat(as_of)
@@ -39,19 +39,6 @@ def register(app: typer.Typer) -> None:
             print_json(data)
             return
         _show(data)
-
-
-def _today(session, code: str):  # type: ignore[no-untyped-def]
-    """Today in the contract's time zone."""
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
-    from billing.contracts.store import terms_in_force
-    from billing.core.periods import Period
-
-    now = datetime.now(UTC)
-    terms = terms_in_force(session, code, Period(now.year, now.month)).terms
-    return now.astimezone(ZoneInfo(terms.timezone)).date()
 
 
 def _show(data: dict) -> None:  # type: ignore[type-arg]

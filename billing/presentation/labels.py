@@ -33,6 +33,11 @@ LABELS: dict[str, str] = {
     "repeat_contacts": N_("Resolutions that became repeat contacts after the issue"),
     "late_data": N_("Data imported after the issue (late interactions, hours)"),
     "terms_changed": N_("Terms in force now differ from the invoice's"),
+    # the month so far (billing current): a service level as it stands
+    "met": N_("Met"),
+    "at_risk": N_("At risk"),
+    "missed": N_("Missed"),
+    "not_assessed": N_("Not assessed"),
     # the contacts behind a line (billing trace): why a contact does not count, a sample's verdicts
     "filtered_out": N_("Not in the charge's channels or handlers"),
     "abandoned": N_("Abandoned"),

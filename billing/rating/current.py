@@ -71,3 +71,13 @@ def _difference(day: Any, before: Any) -> Any:
         minus = earlier.get((cell.channel, cell.handled_by), {})
         cells.append(_cell(cell.channel, cell.handled_by, {k: v - minus.get(k, 0) for k, v in values.items()}))
     return dataclasses.replace(day, cells=tuple(cells), productive_hours=day.productive_hours - before.productive_hours)
+
+
+def today_for(session: Session, code: str) -> date:
+    """Today in the contract's time zone (the default as-of day)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    terms = terms_in_force(session, code, Period(now.year, now.month)).terms
+    return now.astimezone(ZoneInfo(terms.timezone)).date()

@@ -11,12 +11,22 @@ from billing.statements.charts import trend
 from billing.statements.views import ClientView, DocumentView, Statement
 
 
-def statement_html(statement: Statement, *, portal: bool = False, for_pdf: bool = False) -> str:
+def statement_html(
+    statement: Statement, *, portal: bool = False, for_pdf: bool = False, current: list[dict[str, Any]] | None = None
+) -> str:
+    """``current``: each contract's month so far (``billing current``), a card at the top."""
     fmt = Formatter.for_locale(statement.client.locale)
     return (
         environment(fmt.language)
         .get_template("statement.html")
-        .render(s=statement, fmt=fmt, chart=trend(statement.documents), portal=portal, for_pdf=for_pdf)
+        .render(
+            s=statement,
+            fmt=fmt,
+            chart=trend(statement.documents),
+            portal=portal,
+            for_pdf=for_pdf,
+            current=current or [],
+        )
     )
 
 

@@ -16,7 +16,8 @@ PDF downloads. Another client's document is 404 here as everywhere.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
@@ -37,12 +38,36 @@ router = APIRouter(prefix="/portal", tags=["portal"])
 
 @router.get("", response_class=HTMLResponse)
 def statement_page(
-    session: SessionDep, principal: PortalClient, first: FromQuery = None, last: ToQuery = None
+    session: SessionDep,
+    principal: PortalClient,
+    first: FromQuery = None,
+    last: ToQuery = None,
+    as_of: Annotated[date | None, Query(description="The day of the month-so-far card")] = None,
 ) -> Response:
-    """The client's statement in its own language, with links to each document."""
+    """The client's statement in its own language, with links to each document, and a card per
+    contract with the month so far (``?as_of=YYYY-MM-DD``: another day than today)."""
     client = find_client(session, principal, principal.client_id or "")
     start, end = statement_range(first, last)
-    return HTMLResponse(statement_html(load_statement(session, client.id, start, end), portal=True))
+    current = months_so_far(session, client.id, as_of)
+    return HTMLResponse(statement_html(load_statement(session, client.id, start, end), portal=True, current=current))
+
+
+def months_so_far(session: SessionDep, client_id: str, as_of: date | None) -> list[dict[str, Any]]:
+    """``billing current`` for each of the client's contracts that covers the day."""
+    from sqlmodel import col, select
+
+    from billing.rating.current import current, today_for
+    from billing.rating.engine import PeriodOutsideContract
+    from billing.storage.models import Contract
+
+    out = []
+    codes = session.exec(select(Contract.code).where(col(Contract.client_id) == client_id).order_by(Contract.code))
+    for code in codes.all():
+        try:
+            out.append(current(session, code, as_of or today_for(session, code)))
+        except (PeriodOutsideContract, LookupError):
+            continue  # a contract that does not cover the day has no month in progress
+    return out
 
 
 @router.get(
