@@ -46,6 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from billing.core.periods import Period, day_number, day_start
+from billing.measurement import purged
 from billing.measurement.kpis import OutcomeCell, PeriodOutcomes
 from billing.measurement.rollup import DAY_SECONDS, Basis, DaySpan, read_spans, stored_bases
 from billing.storage.models import Interaction, WorkforceEntry
@@ -111,6 +112,7 @@ def measure(
             spans.append(DaySpan(index, request.contract_id, *request.day_numbers()))
         else:
             counted.append(index)
+    purged.check(session, requests, set(counted))
     for day in read_spans(session, spans):
         index = day["req"]
         found(index, _cell_of_days(day, requests[index], bases[requests[index].contract_id]), day["newest_batch"])
