@@ -34,6 +34,10 @@ def register(app: typer.Typer) -> None:
                     day = date.fromisoformat(as_of)
                 except ValueError:
                     fail(f"--as-of {as_of!r} is not a date YYYY-MM-DD", 2)
+                from billing.core.limits import date_problem
+
+                if date_problem(day):
+                    fail(f"--as-of {date_problem(day)}", 2)
             data = month_so_far(session, code, day, method)
         if as_json:
             print_json(data)

@@ -118,7 +118,7 @@ def parse_cursor(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
     started, _, row_id = text.partition(".")
-    if not (started.lstrip("-").isdigit() and row_id.isdigit()) or len(text) > 40:
+    if not (started.lstrip("-").isdigit() and row_id.isdigit()) or len(started) > 13 or len(row_id) > 18:
         raise ValueError(f"not a cursor: {text[:40]!r}")
     return int(started), int(row_id)
 

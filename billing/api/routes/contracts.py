@@ -64,11 +64,15 @@ def current_period(
 ) -> CurrentPeriod:
     """The period to date: KPIs, service levels (met, at_risk, missed, not_assessed) with the
     credit if the month ended now, the projected month and the projected invoice."""
+    from billing.core.limits import date_problem
     from billing.rating.current import current, today_for
     from billing.rating.engine import PeriodOutsideContract
 
     day = as_of or today_for(session, contract.code)
+    problem = date_problem(day)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"as_of {problem}")
     try:
         return CurrentPeriod(**current(session, contract.code, day, method))
-    except PeriodOutsideContract as exc:
+    except (PeriodOutsideContract, LookupError) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -37,7 +37,7 @@ def line_interactions(
     engine: EngineDep,
     document: OwnedDocument,
     line: LinePosition,
-    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^-?\d{1,12}\.\d{1,19}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^-?\d{1,12}\.\d{1,18}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response | LineInteractions:

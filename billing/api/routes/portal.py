@@ -111,7 +111,7 @@ def line_contacts_page(
     principal: PortalClient,
     document: PortalDocument,
     line: LinePosition,
-    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^-?\d{1,12}\.\d{1,19}$")] = None,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^-?\d{1,12}\.\d{1,18}$")] = None,
 ) -> HTMLResponse:
     """The contacts behind one line of a document, a page at a time, each counted or not and why."""
     client = find_client(session, principal, document.client_id)
