@@ -13,8 +13,10 @@ are kept) is deleted only when every one of these holds, else it is refused with
 What stays: the daily rollup of the period (its KPIs, read by every later rating and earnback),
 every document with its lines, KPIs and service levels (the evidence they were issued on),
 reconciliations, the audit trail and a ``retention_purge`` row saying what was deleted, when,
-and what the kept days count. Rows of a deleted period that arrive later are kept out of it:
-measurements of a purged period that need rows are refused (``billing.measurement.purged``).
+and what the kept days count. Measurements of a purged period that need rows are refused
+(``billing.measurement.purged``). A row of a purged period imported later is imported like any
+other and added to its day's totals (it is then the period's only row): imports do not look up
+purges, and a period past its reconciliation window should receive none.
 """
 
 from __future__ import annotations
