@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from sqlalchemy import Engine
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from billing.measurement.pseudonyms import ensure_key_file  # noqa: E402
 from billing.storage.db import make_engine, migrate  # noqa: E402
 from fixtures.databases import scratch_postgresql  # noqa: E402
 from fixtures.generator import COLUMNS, bulk_specs, interaction_values, write_bulk_contracts, write_csv  # noqa: E402
@@ -107,13 +109,16 @@ def fresh_database(engine_name: str, label: str) -> Iterator[str]:
     if engine_name == "sqlite":
         path = DATA_DIR / f"{label}-{uuid.uuid4().hex[:8]}.db"
         url = f"sqlite:///{path}"
+        ensure_key_file(url)  # as billing init does: the key customer ids are pseudonymised with
         migrate(url)
         try:
             yield url
         finally:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", ".pseudonym.key"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
+    # A PostgreSQL deployment names its key; a benchmark's database gets one of its own.
+    os.environ.setdefault("BILLING_PSEUDONYM_KEY", secrets.token_hex(32))
     with scratch_postgresql(PG_ADMIN_URL, f"bench_{label}") as url:
         yield url
 

@@ -20,6 +20,11 @@ from sqlalchemy import Engine, create_engine, text
 from billing.storage.db import make_engine, migrate
 from fixtures.databases import scratch_postgresql
 
+#: Every test database pseudonymises customer ids under this key unless a test says otherwise
+#: (tests of the key file remove it); subprocesses of tests inherit it.
+TEST_PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef0123456789"
+os.environ.setdefault("BILLING_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)
+
 PG_ADMIN_URL = os.environ.get("BILLING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
 

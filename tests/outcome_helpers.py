@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -72,7 +73,12 @@ def csv_file(tmp_path: Path, body: str, name: str = "interactions.csv", header: 
 
 
 def outcomes_of(
-    engine: Engine, code: str, period: str, thresholds: tuple[int, ...] = (20,), as_of_batch: int | None = None
+    engine: Engine,
+    code: str,
+    period: str,
+    thresholds: tuple[int, ...] = (20,),
+    as_of_batch: int | None = None,
+    from_rows: bool = False,
 ) -> PeriodOutcomes:
     month = Period.parse(period)
     with reading(engine) as session:
@@ -87,7 +93,7 @@ def outcomes_of(
             rule.exclude_escalated,
             thresholds,
         )
-        return measure(session, [request], as_of_batch)[(current.contract_id, month)]
+        return measure(session, [request], as_of_batch, from_rows)[(current.contract_id, month)]
 
 
 def next_contact_errors(engine: Engine) -> int:
@@ -122,3 +128,46 @@ def rollup_state(engine: Engine) -> tuple[list[object], list[tuple[object, ...]]
         found: list[object] = list(verify(session))
         days = [tuple(row) for row in session.execute(text("SELECT * FROM outcome_day ORDER BY 1, 2, 3, 4"))]
     return found, days
+
+
+def pseudonym(contract: str, customer: str) -> str:
+    """The pseudonym the importer stores for a customer id (under the tests' key)."""
+    import os
+
+    from billing.measurement.pseudonyms import Pseudonymizer
+
+    return Pseudonymizer(os.environ["BILLING_PSEUDONYM_KEY"].encode()).of(contract, customer)
+
+
+def opened(row: Any) -> Any:
+    """A kept rejected row with a sealed ``raw`` opened (under the tests' key) into the text and
+    format it was sealed from; other rows unchanged. The row is detached and may be changed."""
+    import os
+
+    from billing.measurement.ingest.private import is_sealed, unseal
+    from billing.measurement.pseudonyms import Pseudonymizer
+
+    if is_sealed(row.raw_format):
+        row.raw, row.raw_format = unseal(Pseudonymizer(os.environ["BILLING_PSEUDONYM_KEY"].encode()), row.raw)
+    return row
+
+
+def kept_forms(bad: bytes, header: str | None) -> set[bytes]:
+    """The bytes a bad interaction row may give back from its rejection: as read (a row that
+    was sealed, or holds no customer id), or, when it was read into values, as read with its
+    customer id pseudonymised (``billing.measurement.ingest.private``)."""
+    from billing.measurement.ingest.private import _fields, with_pseudonym
+
+    forms = {bad}
+    try:
+        text = bad.decode("utf-8")
+    except UnicodeDecodeError:
+        return forms
+    file_format = "csv" if header is not None else "jsonl"
+    fields = _fields(file_format, header, text)
+    if fields and fields.get("customer_id"):
+        customer = fields["customer_id"]
+        written = with_pseudonym(file_format, header, text, customer, pseudonym(fields.get("contract", ""), customer))
+        if written is not None:
+            forms.add(written.encode("utf-8", "surrogateescape"))
+    return forms

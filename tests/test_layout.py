@@ -20,7 +20,7 @@ LAYERS = [
     {"measurement"},
     {"rating"},
     {"invoicing", "statements"},
-    {"reconciliation", "simulation"},
+    {"reconciliation", "simulation", "export", "privacy"},
     {"api"},
     {"cli"},
 ]

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
 from billing.api import logs
-from billing.api.routes import clients, contracts, documents, payments, portal, portal_login
+from billing.api.routes import clients, contracts, documents, interactions, payments, portal, portal_login
 from billing.storage.db import database_url, get_engine
 
 #: Routers whose services come from other parts of the engine: (module, attribute).
@@ -65,7 +65,14 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
             return JSONResponse({"detail": "parameters may not contain NUL (0x00)"}, status_code=422)
         return await call_next(request)
 
-    routers: list[APIRouter] = [clients.router, contracts.router, documents.router, payments.router, portal.router]
+    routers: list[APIRouter] = [
+        clients.router,
+        contracts.router,
+        documents.router,
+        interactions.router,
+        payments.router,
+        portal.router,
+    ]
     for module_name, attribute in OPTIONAL_ROUTERS:
         module = _optional(module_name)
         if module is not None:

@@ -261,3 +261,41 @@ class PeriodStates(BaseModel):
 
 class Problem(BaseModel):
     detail: Any
+
+
+class LineInteractions(BaseModel):
+    """The contacts behind a document's line (``billing trace``), one page at a time."""
+
+    document: str | int
+    document_id: int | None
+    line: int
+    charge: str
+    type: str
+    metric: str
+    period: str
+    data_as_of: int | None
+    contacts: int = Field(description="Contacts of the period looked at")
+    counted: int = Field(description="Contacts that count (usage) or are in the level's sample")
+    quantity: str | None = Field(None, description="The line's quantity (usage lines)")
+    measured: str | None = Field(None, description="What the counted contacts add up to")
+    sample: int | None = None
+    numerator: int | None = None
+    line_value: str | None = None
+    agrees: bool = Field(description="The contacts give the line's own figure")
+    data: list[dict[str, Any]] = Field(description="This page's contacts, in time order")
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null after the last")
+
+
+class CurrentPeriod(BaseModel):
+    """The month so far and projected (``billing current --json``)."""
+
+    contract: str
+    period: str
+    as_of: date
+    method: str
+    days_elapsed: int
+    days_in_period: int
+    to_date: dict[str, Any]
+    service_levels: list[dict[str, Any]]
+    projected: dict[str, Any]
+    projected_invoice: dict[str, Any] = Field(description="As `billing rate --json`")

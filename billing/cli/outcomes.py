@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
                     "source": row.source,
                     "row": row.row_number,
                     "status": row.status,
-                    "raw": row.raw,
+                    "raw": None if row.raw_format in ("sealed", "sealed-pfx") else row.raw,
                     "raw_format": row.raw_format,
                     "errors": row.errors,
                 }
@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
         for item in rows:
             problems = "\n".join(f"{e.get('field') or '-'}: {e.get('message')}" for e in item["errors"])
             raw = item["raw"] if item["raw_format"] is None else f"({item['raw_format']}) {item['raw']}"
+            if item["raw_format"] in ("sealed", "sealed-pfx"):  # unreadable without the key: --export opens it
+                raw = f"({item['raw_format']}: --export opens it)"
             table.add_row(
                 str(item["batch"]), str(item["row"]), str(item["status"]), safe_text(problems), safe_text(raw)
             )

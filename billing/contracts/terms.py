@@ -261,9 +261,15 @@ class ResolutionRule:
     exclude_escalated: bool = True
 
 
+#: Days after a period ends during which its data may still be reconciled (late data, disputes).
+DEFAULT_RECONCILIATION_DAYS = 90
+
+
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
     tolerance_percent: Decimal = Decimal("0.5")
+    #: After this many days past the period's end, its interactions may be deleted by retention.
+    window_days: int = DEFAULT_RECONCILIATION_DAYS
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,17 @@ class TextDomain:
             return f"{article} {self.name} is made of {self.allowed}; got {shown(value)}"
         return None
 
+    def problem_hidden(self, value: str) -> str | None:
+        """``problem`` in words that show nothing of ``value`` (for personal data)."""
+        article = "an" if self.name[:1] in "aeiou" else "a"
+        if not value:
+            return f"{article} {self.name} must not be empty"
+        if len(value) > self.max_length:
+            return f"{article} {self.name} has at most {self.max_length} characters, got {len(value)}"
+        if not self.pattern.fullmatch(value):
+            return f"{article} {self.name} is made of {self.allowed}; this one is not (its value is not shown)"
+        return None
+
     def accepts(self, value: str) -> bool:
         """``problem(value) is None``, without building a message: for a check per imported row."""
         if len(value) > self.max_length:

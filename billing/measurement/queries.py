@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +45,8 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from billing.core.periods import Period
+from billing.core.periods import Period, day_number, day_start
+from billing.measurement import purged
 from billing.measurement.kpis import OutcomeCell, PeriodOutcomes
 from billing.measurement.rollup import DAY_SECONDS, Basis, DaySpan, read_spans, stored_bases
 from billing.storage.models import Interaction, WorkforceEntry
@@ -65,6 +66,23 @@ class MeasureRequest:
     repeat_window_days: int
     exclude_escalated: bool
     thresholds: tuple[int, ...]  # service-level thresholds in seconds to count waits against
+    #: The last local day measured (the month so far, ``billing current``); None: the whole period.
+    through: date | None = None
+
+    def bounds(self) -> tuple[int, int]:
+        """[start, end) of what is measured, as epoch seconds in the contract's time zone."""
+        lo, hi = (int(bound.timestamp()) for bound in self.period.bounds(self.timezone))
+        if self.through is not None:
+            hi = min(hi, day_start(self.timezone, self.through + timedelta(days=1)))
+        return lo, hi
+
+    def day_numbers(self) -> tuple[int, int]:
+        first, last = self.period.day_numbers()
+        return first, last if self.through is None else min(last, day_number(self.through))
+
+    @property
+    def last_day(self) -> date:
+        return self.period.last_day if self.through is None else min(self.period.last_day, self.through)
 
 
 def measure(
@@ -91,9 +109,10 @@ def measure(
     for index, request in enumerate(requests):
         basis = bases.get(request.contract_id)
         if basis is not None and basis.covers(request.timezone, request.thresholds, request.repeat_window_days):
-            spans.append(DaySpan(index, request.contract_id, *request.period.day_numbers()))
+            spans.append(DaySpan(index, request.contract_id, *request.day_numbers()))
         else:
             counted.append(index)
+    purged.check(session, requests, set(counted))
     for day in read_spans(session, spans):
         index = day["req"]
         found(index, _cell_of_days(day, requests[index], bases[requests[index].contract_id]), day["newest_batch"])
@@ -150,7 +169,7 @@ def _request_values(index: int, request: MeasureRequest, slots: int) -> tuple[in
     """A request as numbers in ``_request_names`` order: period bounds as epoch seconds in the
     contract's time zone, the repeat window in seconds, thresholds padded to ``slots`` with a
     slot that counts nothing."""
-    lo, hi = (int(bound.timestamp()) for bound in request.period.bounds(request.timezone))
+    lo, hi = request.bounds()
     window = int(request.repeat_window_days) * DAY_SECONDS
     padded = [int(t) for t in request.thresholds] + [_NO_THRESHOLD] * (slots - len(request.thresholds))
     return (index, request.contract_id, lo, hi, hi + window, window, 1 if request.exclude_escalated else 0, *padded)
@@ -354,7 +373,7 @@ def _productive_hours(
     w = WorkforceEntry.__table__.c  # type: ignore[attr-defined]
     contract_ids = sorted({r.contract_id for r in requests})
     first: date = min(r.period.first_day for r in requests)
-    last: date = max(r.period.last_day for r in requests)
+    last: date = max(r.last_day for r in requests)
     query = (
         select(w.contract_id, w.work_date, func.sum(w.productive_hours).label("hours"))
         .where(w.contract_id.in_(contract_ids), w.work_date >= first, w.work_date <= last)
@@ -367,7 +386,7 @@ def _productive_hours(
         by_day.setdefault(contract_id, []).append((work_date, Decimal(hours or 0)))
     out: dict[int, Decimal] = {}
     for index, request in enumerate(requests):
-        lo, hi = request.period.first_day, request.period.last_day
+        lo, hi = request.period.first_day, request.last_day
         total = sum((h for d, h in by_day.get(request.contract_id, []) if lo <= d <= hi), Decimal(0))
         out[index] = total
     return out

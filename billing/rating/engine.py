@@ -280,3 +280,14 @@ def _default_description(charge: Charge) -> str:
     described = charge.filter.describe()
     name = charge.metric.value.replace("_", " ").capitalize()
     return f"{name} ({described})" if described else name
+
+
+def assemble(
+    terms: ContractTerms,
+    period: Period,
+    outcomes: PeriodOutcomes,
+    lines: list[RatedLine],
+    assessment: Assessment | None,
+) -> RatedInvoice:
+    """An invoice from lines already rated (totals, tax, KPIs): for a projection of the month."""
+    return _invoice(terms, period, outcomes, lines, assessment)

@@ -12,10 +12,16 @@ from billing.statements.views import ClientView, DocumentView, Statement
 
 
 def statement_html(
-    statement: Statement, *, portal: bool = False, for_pdf: bool = False, periods: list[dict[str, Any]] | None = None
+    statement: Statement,
+    *,
+    portal: bool = False,
+    for_pdf: bool = False,
+    periods: list[dict[str, Any]] | None = None,
+    current: list[dict[str, Any]] | None = None,
 ) -> str:
-    """The statement as HTML; ``periods``: the states of the client's billing periods
-    (``billing.invoicing.readiness`` as JSON), shown in the portal."""
+    """The statement as HTML; in the portal, ``periods``: the states of the client's billing
+    periods (``billing.invoicing.readiness`` as JSON), and ``current``: each contract's month so
+    far (``billing current``), a card at the top."""
     fmt = Formatter.for_locale(statement.client.locale)
     return (
         environment(fmt.language)
@@ -27,6 +33,7 @@ def statement_html(
             portal=portal,
             for_pdf=for_pdf,
             periods=periods or [],
+            current=current or [],
         )
     )
 
@@ -37,4 +44,21 @@ def document_html(document: DocumentView, client: ClientView, *, portal: bool = 
         environment(fmt.language)
         .get_template("document.html")
         .render(d=document, client=client, fmt=fmt, portal=portal, for_pdf=for_pdf)
+    )
+
+
+def contacts_html(
+    document: DocumentView,
+    client: ClientView,
+    trace: dict[str, Any],
+    rows: list[dict[str, Any]],
+    next_cursor: str | None,
+) -> str:
+    """The portal's page of the contacts behind one line (``billing.invoicing.tracing``)."""
+    fmt = Formatter.for_locale(client.locale)
+    line = next(item for item in document.lines if item.position == trace["line"])
+    return (
+        environment(fmt.language)
+        .get_template("line_contacts.html")
+        .render(d=document, client=client, fmt=fmt, t=trace, rows=rows, line=line, next_cursor=next_cursor, portal=True)
     )

@@ -49,6 +49,7 @@ tax: {name: IVA, rate: "21"}
 invoicing: {series: E001, credit_note_series: EC01, payment_terms_days: 30}
 charges:
   - {id: platform, type: fixed, description: "Plataforma", amount: "1000.00"}
+  - {id: contacts, type: usage, description: "Contactos", metric: contacts, pricing: {model: flat, unit_price: "0.10"}}
 """
 
 SERVICE_LEVELS = [
@@ -303,7 +304,10 @@ def build(engine: Engine, tmp_path: Path) -> World:
         "2026-10",
         series="E001",
         number=1,
-        lines=[("platform", "fixed", "Plataforma", "1", None, "1000.00", {"days": 31})],
+        lines=[
+            ("platform", "fixed", "Plataforma", "1", None, "1000.00", {"days": 31}),
+            ("contacts", "usage", "Contactos", "0", "0.10", "0.00", {"metric": "contacts"}),  # none measured
+        ],
         tax_name="IVA",
         tax_rate="21",
         issue_date=date(2026, 11, 4),

@@ -64,10 +64,22 @@ def other_clients_ids(world: World) -> dict[str, str]:
         "code": "IBERIA-1",
         "contract": "IBERIA-1",
         "client_id": "iberia",
+        "line": "2",
     }
 
 
-HARMLESS_QUERY = {"period": "2026-10", "from": "2026-01", "to": "2026-12", "kind": "invoice", "status": "issued"}
+HARMLESS_QUERY = {
+    "period": "2026-10",
+    "from": "2026-01",
+    "to": "2026-12",
+    "kind": "invoice",
+    "status": "issued",
+    "as_of": "2026-10-16",
+    "method": "linear",
+    "cursor": "0.0",
+    "limit": "10",
+    "format": "json",
+}
 BODIES = {
     "/v1/payments": {
         "document_id": 0,

@@ -17,7 +17,7 @@ from billing.measurement.contracts import load_contracts
 from billing.measurement.ingest import batches
 from billing.storage.models import ClientKpi, ImportBatch, Interaction, RejectedRow
 from tests.conftest import GOLDEN
-from tests.outcome_helpers import HEADER, csv_file, load_contract, next_contact_errors, rollup_state
+from tests.outcome_helpers import HEADER, csv_file, load_contract, next_contact_errors, opened, pseudonym, rollup_state
 
 
 def epoch(text: str) -> int:
@@ -117,7 +117,8 @@ def test_bad_rows_are_kept_with_every_reason_and_good_rows_imported(db, tmp_path
     with Session(db) as s:
         kept = s.execute(select(RejectedRow).order_by(RejectedRow.row_number)).scalars().all()
         assert [(r.row_number, r.status, r.header) for r in kept] == [(n, "open", HEADER) for n in (3, 4, 5, 7)]
-        assert kept[0].raw.startswith("b1,ACME-1,voice,c1,2026-10-02T10:00:00,-3,maybe")
+        assert kept[0].raw.startswith(f"b1,ACME-1,voice,{pseudonym('ACME-1', 'c1')},2026-10-02T10:00:00,-3,maybe")
+        assert all(",c1," not in r.raw for r in kept)  # the customer id as sent is kept nowhere
         assert len(kept[0].errors) == 7
 
 
@@ -174,8 +175,11 @@ def test_json_lines_import_like_csv(db, tmp_path):
     with Session(db) as s:
         j1 = s.execute(select(Interaction).where(Interaction.interaction_id == "j1")).scalar_one()
         assert (j1.handled_by, j1.resolved, j1.csat, j1.qa_score) == ("ai", True, 5, Decimal("92.5"))
-        kept = s.execute(select(RejectedRow.header, RejectedRow.raw)).all()
-        assert {h for h, _ in kept} == {None} and "not json" in {r for _, r in kept}
+        kept = s.execute(select(RejectedRow.header, RejectedRow.raw, RejectedRow.raw_format)).all()
+        assert {h for h, _, _ in kept} == {None}
+        # "not json" could not be read into values: sealed, opened by the key
+        sealed = [RejectedRow(raw=r, raw_format=f) for _, r, f in kept if f == "sealed"]
+        assert [opened(row).raw for row in sealed] == ["not json"]
 
 
 def test_a_file_larger_than_a_chunk_streams_through_in_chunks(db, tmp_path, monkeypatch):
@@ -249,7 +253,9 @@ def test_rejected_rows_fixed_and_reimported_are_resolved(db, tmp_path):
     fixed = tmp_path / "fixed.csv"
     assert ingest.export_open_rejects(db, "interactions", fixed) == 2
     lines = fixed.read_text().splitlines()
-    assert lines[0] == HEADER and lines[1].startswith("r1,ACME-1,voice,c1,") and len(lines) == 3
+    assert (
+        lines[0] == HEADER and lines[1].startswith(f"r1,ACME-1,voice,{pseudonym('ACME-1', 'c1')},") and len(lines) == 3
+    )
     fixed.write_text(lines[0] + "\n" + lines[1].replace("false,,human", "false,75,human") + "\n" + lines[2] + "\n")
     again = ingest.import_interactions(db, fixed)
     assert (again.imported, again.rejected, again.resolved_earlier_rejects) == (1, 1, 1)

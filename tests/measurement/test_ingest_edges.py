@@ -13,7 +13,7 @@ from sqlmodel import Session
 from billing.measurement import ingest
 from billing.measurement.ingest import batches, files, pipeline
 from billing.storage.models import ImportBatch, Interaction, RejectedRow
-from tests.outcome_helpers import HEADER, load_contract
+from tests.outcome_helpers import HEADER, load_contract, opened, pseudonym
 
 READERS = ["thread", "process"]
 
@@ -39,8 +39,11 @@ def stored_ids(engine) -> list[str]:
 
 
 def kept(engine) -> list[RejectedRow]:
+    """The kept rows, sealed ones opened (a test of sealing reads them as stored)."""
     with Session(engine) as s:
-        return list(s.execute(select(RejectedRow).order_by(RejectedRow.id)).scalars())
+        rows = list(s.execute(select(RejectedRow).order_by(RejectedRow.id)).scalars())
+        s.expunge_all()
+    return [opened(row) for row in rows]
 
 
 def batch_of(engine, number: int) -> ImportBatch:
@@ -231,7 +234,12 @@ def test_quoted_fields_with_newlines_are_one_row_and_a_bad_byte_inside_one_rejec
     rejects = kept(db)
     assert [r.row_number for r in rejects] == [2, 6]
     assert rejects[1].raw_format == "escaped" and rejects[1].raw.endswith(",,,")
-    assert exported(db, tmp_path) == HEADER.encode() + b"\n" + multi + b"\n" + broken + b"\n"
+    # q1 was read into values: kept with its customer id pseudonymised; q2 was not: sealed, and
+    # the export opens it into its bytes as read.
+    private = pseudonym("ACME-1", "line one\nline two").encode()
+    assert exported(db, tmp_path) == (
+        HEADER.encode() + b"\n" + multi.replace(b'"line one\nline two"', private) + b"\n" + broken + b"\n"
+    )
 
 
 def test_wrong_column_counts_stray_carriage_returns_and_blank_lines(db, tmp_path):
@@ -303,7 +311,13 @@ def test_json_lines_bad_bytes_nuls_escapes_and_long_lines_are_rows_of_their_own(
     assert stored_ids(db) == ["j1", "j8"]
     out = tmp_path / "fix.jsonl"
     ingest.export_open_rejects(db, "interactions", out)
-    assert out.read_bytes() == b"".join(line + b"\n" for line in lines[1:6])
+    expected = list(lines[1:6])
+    for at in (1, 3):  # read into values: kept with the customer id pseudonymised
+        record = json.loads(expected[at])
+        if "customer_id" in record:
+            record["customer_id"] = pseudonym("ACME-1", record["customer_id"])
+        expected[at] = json.dumps(record).encode()
+    assert out.read_bytes() == b"".join(line + b"\n" for line in expected)
 
 
 @pytest.mark.parametrize("reader", READERS)
@@ -318,7 +332,8 @@ def test_export_fix_and_reimport_a_mixed_file_imports_each_row_once(db, tmp_path
     first = ingest.import_interactions(db, write(tmp_path, lines))
     assert (first.imported, first.rejected) == (27, 3)
     out = exported(db, tmp_path)
-    assert out == HEADER.encode() + b"\n" + lines[3] + b"\n" + lines[9] + b"\n" + lines[20] + b"\n"
+    private20 = lines[20].replace(b",c1,", b"," + pseudonym("ACME-1", "c1").encode() + b",")
+    assert out == HEADER.encode() + b"\n" + lines[3] + b"\n" + lines[9] + b"\n" + private20 + b"\n"
     fixed = out.replace(b"\xf1", "ñ".encode()).replace(b"\x00", b"").replace(b",nope,", b",false,")
     (tmp_path / "fixed.csv").write_bytes(fixed)
     again = ingest.import_interactions(db, tmp_path / "fixed.csv")
@@ -432,15 +447,17 @@ def test_the_cli_imports_lists_and_exports_rows_of_any_bytes_without_a_traceback
 
     listed = billing("outcomes", "rejected", "--json")
     assert listed.exit_code == 0, listed.output
-    assert [(r["row"], r["raw_format"]) for r in json.loads(listed.stdout)["data"]] == [(3, "escaped"), (4, None)]
+    assert [(r["row"], r["raw_format"]) for r in json.loads(listed.stdout)["data"]] == [(3, "sealed"), (4, None)]
     table = billing("outcomes", "rejected")
     assert table.exit_code == 0, table.output
-    assert "\x1b" not in table.stdout and "\\x1b[2J" in table.stdout and "x\\x00y" in table.stdout
+    assert "\x1b" not in table.stdout and "\\x1b[2J" in table.stdout and "(sealed" in table.stdout
+    assert "x\\x00y" not in table.stdout  # a sealed row shows nothing of its bytes
 
     out = tmp_path / "fix.csv"
     exported_rows = billing("outcomes", "rejected", "--export", str(out))
     assert exported_rows.exit_code == 0 and "2 row(s) written" in exported_rows.stderr
-    assert out.read_bytes() == HEADER.encode() + b"\n" + lines[1] + b"\n" + lines[2] + b"\n"
+    private2 = lines[2].replace(b",c1,", b"," + pseudonym("ACME-1", "c1").encode() + b",")
+    assert out.read_bytes() == HEADER.encode() + b"\n" + lines[1] + b"\n" + private2 + b"\n"
     unwritable = billing("outcomes", "rejected", "--export", str(tmp_path / "missing" / "fix.csv"))
     assert unwritable.exit_code == 2 and "cannot write" in unwritable.stderr
 
@@ -460,9 +477,9 @@ def test_rows_of_a_file_with_its_own_columns_are_exported_in_the_kinds_columns_w
     out = exported(db, tmp_path)
     assert out == (
         HEADER.encode() + b"\n"
-        b'm1,ACME-1,voice,"two\nlines",2026-10-01T10:00:00Z,5,false,60,,,,,,\n'
+        b"m1,ACME-1,voice," + pseudonym("ACME-1", "two\nlines").encode() + b",2026-10-01T10:00:00Z,5,false,60,,,,,,\n"
         b"m2,ACME-1,voice,Pe\xf1a,2026-10-01T11:00:00Z,5,false,60,,,,,,\n"
     )
-    (tmp_path / "fixed.csv").write_bytes(out.replace(b"two\nlines", b"c1").replace(b"\xf1", "ñ".encode()))
+    (tmp_path / "fixed.csv").write_bytes(out.replace(b"\xf1", "ñ".encode()))
     fixed = ingest.import_interactions(db, tmp_path / "fixed.csv")
     assert (fixed.imported, fixed.rejected, fixed.resolved_earlier_rejects) == (2, 0, 2)

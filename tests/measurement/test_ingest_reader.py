@@ -13,7 +13,7 @@ from sqlmodel import Session
 from billing.measurement import ingest
 from billing.measurement.ingest import batches, pipeline
 from billing.storage.models import Interaction, RejectedRow
-from tests.outcome_helpers import csv_file, load_contract, next_contact_errors
+from tests.outcome_helpers import csv_file, load_contract, next_contact_errors, pseudonym
 
 READERS = ["thread", "process"]
 
@@ -70,7 +70,7 @@ def test_either_reader_imports_the_same_rows_rejects_and_summary(db, tmp_path, m
     rows, rejects = stored(db)
     assert [r[0] for r in rows] == [f"k{n}" for n in range(30) if n not in (4, 11, 17)]
     assert [line for line, _ in rejects] == [6, 13, 19, 33]
-    assert rejects[0][1] == "k4,ACME-1,voice,c1,2026-10-05T10:00:04Z,-4,false,60,human,true,"
+    assert rejects[0][1] == f"k4,ACME-1,voice,{pseudonym('ACME-1', 'c1')},2026-10-05T10:00:04Z,-4,false,60,human,true,"
     # Contacts of customer c0 (k0, k3, k6, ...) chain across the 7-row chunks.
     by_id = {iid: nxt for iid, _, nxt in rows}
     assert by_id["k0"] is not None and by_id["k27"] is None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
 from billing.api.deps import Caller, SessionDep
-from billing.api.schemas import ContractDetail, ContractPublic, ContractsPublic, KpiPoint, KpiTrendPublic
+from billing.api.schemas import ContractDetail, ContractPublic, ContractsPublic, CurrentPeriod, KpiPoint, KpiTrendPublic
 from billing.api.scope import OwnedContract
 from billing.contracts.store import terms_at, versions_of
 from billing.contracts.terms_json import terms_to_json
@@ -52,3 +53,26 @@ def kpi_trend(session: SessionDep, contract: OwnedContract) -> KpiTrendPublic:
         for d in session.exec(query).all()
     ]
     return KpiTrendPublic(contract=contract.code, data=points, count=len(points))
+
+
+@router.get("/{code}/current", response_model=CurrentPeriod)
+def current_period(
+    session: SessionDep,
+    contract: OwnedContract,
+    as_of: Annotated[date | None, Query(description="Default: today in the contract's time zone")] = None,
+    method: Annotated[str, Query(pattern="^(linear|weekday)$")] = "linear",
+) -> CurrentPeriod:
+    """The period to date: KPIs, service levels (met, at_risk, missed, not_assessed) with the
+    credit if the month ended now, the projected month and the projected invoice."""
+    from billing.core.limits import date_problem
+    from billing.rating.current import current, today_for
+    from billing.rating.engine import PeriodOutsideContract
+
+    day = as_of or today_for(session, contract.code)
+    problem = date_problem(day)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"as_of {problem}")
+    try:
+        return CurrentPeriod(**current(session, contract.code, day, method))
+    except (PeriodOutsideContract, LookupError) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -18,19 +18,23 @@ document is 404 here as everywhere.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
 
-from billing.api.deps import PortalClient, SessionDep
+from billing.api.deps import EngineDep, PortalClient, SessionDep
 from billing.api.routes.clients import FromQuery, ToQuery, statement_range
 from billing.api.routes.documents import document_pdf_response, document_xml_response
+from billing.api.routes.interactions import LinePosition, line_interactions
 from billing.api.scope import PortalDocument, find_client
 from billing.core.periods import Period
 from billing.invoicing.periods import period_status
+from billing.invoicing.tracing import NotTraceable, page, summary, trace_of
+from billing.measurement.trace import parse_cursor
 from billing.presentation.templating import pdf
-from billing.statements.rendering import document_html, statement_html
+from billing.statements.rendering import contacts_html, document_html, statement_html
 from billing.statements.store import client_view, document_views, load_statement
 
 router = APIRouter(prefix="/portal", tags=["portal"])
@@ -38,13 +42,20 @@ router = APIRouter(prefix="/portal", tags=["portal"])
 
 @router.get("", response_class=HTMLResponse)
 def statement_page(
-    session: SessionDep, principal: PortalClient, first: FromQuery = None, last: ToQuery = None
+    session: SessionDep,
+    principal: PortalClient,
+    first: FromQuery = None,
+    last: ToQuery = None,
+    as_of: Annotated[date | None, Query(description="The day of the month-so-far card")] = None,
 ) -> Response:
-    """The client's statement in its own language, with links to each document."""
+    """The client's statement in its own language, with links to each document, and a card per
+    contract with the month so far (``?as_of=YYYY-MM-DD``: another day than today)."""
     client = find_client(session, principal, principal.client_id or "")
     start, end = statement_range(first, last)
     statement = load_statement(session, client.id, start, end)
-    return HTMLResponse(statement_html(statement, portal=True, periods=recent_periods(session, client.id)))
+    current = months_so_far(session, client.id, as_of)
+    periods = recent_periods(session, client.id)
+    return HTMLResponse(statement_html(statement, portal=True, periods=periods, current=current))
 
 
 def recent_periods(session: SessionDep, client_id: str) -> list[dict[str, object]]:
@@ -56,6 +67,24 @@ def recent_periods(session: SessionDep, client_id: str) -> list[dict[str, object
     for month in (this_month.previous(), this_month):
         states, _ = period_status(session, month, now, client_id)
         out += [state.as_json() for state in states]
+    return out
+
+
+def months_so_far(session: SessionDep, client_id: str, as_of: date | None) -> list[dict[str, Any]]:
+    """``billing current`` for each of the client's contracts that covers the day."""
+    from sqlmodel import col, select
+
+    from billing.rating.current import current, today_for
+    from billing.rating.engine import PeriodOutsideContract
+    from billing.storage.models import Contract
+
+    out = []
+    codes = session.exec(select(Contract.code).where(col(Contract.client_id) == client_id).order_by(Contract.code))
+    for code in codes.all():
+        try:
+            out.append(current(session, code, as_of or today_for(session, code)))
+        except (PeriodOutsideContract, LookupError):
+            continue  # a contract that does not cover the day has no month in progress
     return out
 
 
@@ -102,3 +131,35 @@ def document_pdf(session: SessionDep, document: PortalDocument) -> Response:
 )
 def document_xml(session: SessionDep, document: PortalDocument) -> Response:
     return document_xml_response(session, document)
+
+
+@router.get("/documents/{document_id}/lines/{line}", response_class=HTMLResponse)
+def line_contacts_page(
+    session: SessionDep,
+    principal: PortalClient,
+    document: PortalDocument,
+    line: LinePosition,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^-?\d{1,12}\.\d{1,18}$")] = None,
+) -> HTMLResponse:
+    """The contacts behind one line of a document, a page at a time, each counted or not and why."""
+    client = find_client(session, principal, document.client_id)
+    try:
+        trace = trace_of(session, document, line)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except NotTraceable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    rows, following = page(session, trace, parse_cursor(cursor), 200)
+    view = document_views(session, [document])[0]
+    return HTMLResponse(contacts_html(view, client_view(client), summary(session, trace), rows, following))
+
+
+@router.get(
+    "/documents/{document_id}/lines/{line}/contacts.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "Every contact behind the line"}},
+)
+def line_contacts_csv(session: SessionDep, engine: EngineDep, document: PortalDocument, line: LinePosition) -> Response:
+    answer = line_interactions(session, engine, document, line, None, 1, "csv")
+    assert isinstance(answer, Response)
+    return answer

@@ -50,11 +50,13 @@ def register(app: typer.Typer) -> None:
 
 
 def run_demo(out: Path, contracts_dir: Path, seed: int) -> None:
+    from billing.measurement.pseudonyms import ensure_key_file
     from billing.storage.db import database_url, get_engine, migrate
     from fixtures.scenarios import DEMO_MONTHS, demo_specs
 
     out.mkdir(parents=True, exist_ok=True)
     url = database_url(state.db_url) if state.db_url else _fresh_sqlite(out / "billing-demo.db")
+    ensure_key_file(url)
     migrate(url)
     engine = get_engine(url)
     months = [Period.parse(m) for m in DEMO_MONTHS]
@@ -99,6 +101,6 @@ def run_demo(out: Path, contracts_dir: Path, seed: int) -> None:
 
 
 def _fresh_sqlite(path: Path) -> str:
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".pseudonym.key"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     return f"sqlite:///{path}"

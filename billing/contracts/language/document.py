@@ -11,7 +11,15 @@ from billing.contracts.language.parties import client_of
 from billing.contracts.language.reader import Reader
 from billing.contracts.language.service_levels import service_levels_of
 from billing.contracts.language.yaml_source import LineDict, read_document
-from billing.contracts.terms import ContractTerms, Invoicing, Reconciliation, ResolutionRule, Tax, Withholding
+from billing.contracts.terms import (
+    DEFAULT_RECONCILIATION_DAYS,
+    ContractTerms,
+    Invoicing,
+    Reconciliation,
+    ResolutionRule,
+    Tax,
+    Withholding,
+)
 from billing.core import limits
 from billing.core.currencies import currency as lookup_currency
 from billing.core.money import RoundingMode
@@ -188,9 +196,13 @@ def _reconciliation(r: Reader, doc: LineDict) -> Reconciliation:
     m = r.mapping(doc, "reconciliation", "", required=False)
     if m is None:
         return Reconciliation()
-    r.unknown_keys(m, {"tolerance_percent"}, "reconciliation")
+    r.unknown_keys(m, {"tolerance_percent", "window_days"}, "reconciliation")
     tolerance = r.number(m, "tolerance_percent", "reconciliation", required=False, maximum=limits.MAX_PERCENT)
-    return Reconciliation(tolerance if tolerance is not None else Decimal("0.5"))
+    window = r.integer(m, "window_days", "reconciliation", required=False, maximum=3660)
+    return Reconciliation(
+        tolerance if tolerance is not None else Decimal("0.5"),
+        DEFAULT_RECONCILIATION_DAYS if window is None else window,
+    )
 
 
 def load_terms_text(text: str, source: str) -> tuple[ContractTerms | None, list[Problem]]:

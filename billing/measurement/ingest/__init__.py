@@ -19,8 +19,10 @@ from billing.measurement.ingest.client_kpis import ClientKpiKind
 from billing.measurement.ingest.files import PREFIX
 from billing.measurement.ingest.interactions import COLUMNS as INTERACTION_COLUMNS
 from billing.measurement.ingest.interactions import InteractionKind
+from billing.measurement.ingest.private import SEALED_PREFIX
 from billing.measurement.ingest.rejects import describe, export_rejected, mark_superseded, rejected_rows
 from billing.measurement.ingest.workforce import WorkforceKind
+from billing.measurement.pseudonyms import Pseudonymizer, load_key
 from billing.storage.db import reading, transaction
 
 KINDS: dict[str, ImportKind] = {
@@ -49,13 +51,21 @@ def export_open_rejects(
     """Write the open rejected rows of ``kind`` (optionally one batch) as an importable file;
     rows of which only the start is kept are left out (``open_prefix_rows`` counts them)."""
     with reading(engine) as session:
-        return export_rejected(rejected_rows(session, kind, batch), KINDS[kind].columns, Path(path), exported)
+        rows = rejected_rows(session, kind, batch)
+        return export_rejected(rows, KINDS[kind].columns, Path(path), exported, _key_if_sealed(engine, kind))
 
 
 def open_prefix_rows(engine: Engine, kind: str, batch: int | None = None) -> int:
     """Open rejected rows too long to be kept whole: no export or retry can give them back."""
     with reading(engine) as session:
-        return sum(1 for row in rejected_rows(session, kind, batch) if row.raw_format == PREFIX)
+        return sum(1 for row in rejected_rows(session, kind, batch) if row.raw_format in (PREFIX, SEALED_PREFIX))
+
+
+def _key_if_sealed(engine: Engine, kind: str) -> Pseudonymizer | None:
+    """The pseudonym key, for kinds whose kept rows may be sealed (interactions)."""
+    if kind != "interactions":
+        return None
+    return load_key(engine.url.render_as_string(hide_password=False))
 
 
 def retry_batch(engine: Engine, kind: str, batch: int, progress: bool | None = None) -> ImportSummary:

@@ -79,6 +79,10 @@ class ImportKind(Protocol):
         """A function turning one row's raw values into the tuple to store, or problems."""
         ...
 
+    def kept_raw(self, rows: RowSource, values: tuple[str, ...], raw: Any) -> tuple[str, str | None]:
+        """A rejected row as the text to store and its ``raw_format`` (runs in the reader)."""
+        ...
+
     def key_of(self, values: tuple[str, ...]) -> str | None:
         """The natural key of a row as read (also of a bad one) as JSON, or None when the row
         has none or its parts are not valid identifiers (``billing.core.limits``): a key is
@@ -229,7 +233,7 @@ def _rejected(
     problems: list[Problem],
 ) -> dict[str, Any]:
     key = kind.key_of(values or rows.salvage(raw))
-    text, raw_format = rows.raw_text(raw)
+    text, raw_format = kind.kept_raw(rows, values, raw)
     return {
         "batch_id": batch_id,
         "kind": kind.name,

@@ -17,6 +17,7 @@ from billing.core.limits import CONTRACT_CODE, shown
 from billing.core.periods import Period
 from billing.core.problems import Problem
 from billing.measurement.ingest.bulk import check_contract, contract_ids, exact_number, stored_keys, write_rows
+from billing.measurement.ingest.files import RowSource
 from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import RowStager, Stager
 from billing.storage.db import is_sqlite
@@ -78,6 +79,9 @@ class ClientKpiKind:
             return (contracts[code], period, metric, stored, batch_id), []
 
         return convert
+
+    def kept_raw(self, rows: RowSource, values: tuple[str, ...], raw: Any) -> tuple[str, str | None]:
+        return rows.raw_text(raw)
 
     def key_of(self, values: tuple[str, ...]) -> str | None:
         if not values:

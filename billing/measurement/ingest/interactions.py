@@ -26,9 +26,12 @@ from billing.core.limits import CHANNEL, CONTRACT_CODE, CUSTOMER_ID, INTERACTION
 from billing.core.periods import LocalCalendar
 from billing.core.problems import Problem
 from billing.measurement.ingest.bulk import check_contract, contract_ids
+from billing.measurement.ingest.files import RowSource
 from billing.measurement.ingest.next_contact import chain, refresh_next_contacts, write_interactions
+from billing.measurement.ingest.private import kept_raw
 from billing.measurement.ingest.rejects import parsed_key
 from billing.measurement.ingest.staging import CopyStager, SqliteStager, Stager, copy_text_value
+from billing.measurement.pseudonyms import Pseudonymizer, pseudonymizer_for
 from billing.storage.db import is_sqlite
 from billing.storage.models import Interaction
 
@@ -58,6 +61,9 @@ MAX_SECONDS = 2**31 - 1
 ANALYZE_AFTER_ROWS = 10_000
 #: The identifier columns and their domains (``billing.core.limits``); ``customer_id`` may be empty.
 IDENTIFIERS = {"interaction_id": INTERACTION_ID, "channel": CHANNEL, "customer_id": CUSTOMER_ID}
+#: Identifiers whose value a message never shows (personal data: docs/privacy.md).
+PRIVATE = frozenset({"customer_id"})
+_CONTRACT_AT, _CUSTOMER_AT = COLUMNS.index("contract"), COLUMNS.index("customer_id")
 
 _BOOLEANS = {
     "true": True,
@@ -78,7 +84,12 @@ class InteractionKind:
     columns: tuple[str, ...] = COLUMNS
     required: tuple[str, ...] = REQUIRED
 
+    def __init__(self) -> None:
+        self.pseudonymizer: Pseudonymizer | None = None
+
     def converter(self, session: Session, source: str, batch_id: int) -> Any:
+        self.pseudonymizer = pseudonymizer = pseudonymizer_for(session)
+        pseudonym = pseudonymizer.cached()  # one key object, in the reader (docs/privacy.md)
         contracts = contract_ids(session)
         calendars = _calendars(session, contracts)
         qa_scaled = is_sqlite(session)
@@ -107,7 +118,7 @@ class InteractionKind:
                     contracts[code],
                     iid,
                     channel,
-                    customer or None,  # THE place the customer id is read into a stored row
+                    pseudonym(code, customer) if customer else None,  # THE place a customer id is stored
                     instant,
                     wait_s,
                     not answered,
@@ -139,6 +150,11 @@ class InteractionKind:
             return None, _problems(values, line, source, contracts)
 
         return convert
+
+    def kept_raw(self, rows: RowSource, values: tuple[str, ...], raw: Any) -> tuple[str, str | None]:
+        """A rejected row without its customer id: pseudonymised, or sealed (``private``)."""
+        assert self.pseudonymizer is not None, "the converter is made before any row is read"
+        return kept_raw(rows, values, raw, self.pseudonymizer, _CUSTOMER_AT, _CONTRACT_AT)
 
     def key_of(self, values: tuple[str, ...]) -> str | None:
         if not values:
@@ -251,7 +267,7 @@ def _problems(values: tuple[str, ...], line: int, source: str, contracts: dict[s
             bad(column, "missing_value", "is required")
     for column, domain in IDENTIFIERS.items():
         if v[column]:  # a missing one is reported with the other required columns
-            _identifier(v[column], domain, column, bad)
+            _identifier(v[column], domain, column, bad, private=column in PRIVATE)
     if v["contract"]:  # a missing one is reported with the other required columns
         check_contract(v["contract"], contracts, bad)
     if v["started_at"]:
@@ -285,9 +301,12 @@ def _problems(values: tuple[str, ...], line: int, source: str, contracts: dict[s
     return out
 
 
-def _identifier(value: str, domain: TextDomain, column: str, bad: Any) -> None:
-    """An identifier outside its domain: ``too_long`` or ``bad_characters``, with the reason."""
+def _identifier(value: str, domain: TextDomain, column: str, bad: Any, private: bool = False) -> None:
+    """An identifier outside its domain: ``too_long`` or ``bad_characters``, with the reason
+    (a private one's reason names no part of the value)."""
     reason = domain.problem(value)
+    if reason is not None and private:
+        reason = domain.problem_hidden(value)
     if reason is not None:
         bad(column, "too_long" if len(value) > domain.max_length else "bad_characters", reason)
 

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from billing.measurement.ingest.files import ESCAPED, PREFIX
-from billing.measurement.ingest.lines import unescape
+from billing.measurement.ingest.files import PREFIX
+from billing.measurement.ingest.private import SEALED_PREFIX, is_sealed, stored_bytes, unseal
+from billing.measurement.pseudonyms import Pseudonymizer
 from billing.storage.models import RejectedRow, utcnow
 
 OPEN = "open"
@@ -56,6 +57,7 @@ def export_rejected(
     columns: Sequence[str],
     path: Path,
     exported: list[int] | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
 ) -> int:
     """Write kept rows as an importable file (CSV or, for .jsonl/.ndjson/.json, JSON Lines)
     and return how many were written (their ids appended to ``exported``).
@@ -65,29 +67,35 @@ def export_rejected(
     header is re-mapped to the kind's columns, each field's bytes unchanged. A row that cannot
     be mapped (a wrong number of fields, ...) is written as it was, for the user to fix. Rows
     of which only the start is kept (``prefix``: longer than an import reads) are left out:
-    written, their start could pass for the whole row."""
+    written, their start could pass for the whole row. Sealed rows (``private``) are opened
+    with ``pseudonymizer``'s key."""
     as_json = path.suffix.lower() in (".jsonl", ".ndjson", ".json")
     count = 0
     with path.open("wb") as out:
         if not as_json:
             out.write(_csv_line(list(columns)) + b"\n")
         for row in rows:
-            if row.raw_format == PREFIX:
+            if row.raw_format in (PREFIX, SEALED_PREFIX):
                 continue
-            out.write(_exported(row, columns, as_json) + b"\n")
+            out.write(_exported(row, columns, as_json, pseudonymizer) + b"\n")
             count += 1
             if exported is not None and row.id is not None:
                 exported.append(row.id)
     return count
 
 
-def raw_bytes(row: RejectedRow) -> bytes:
-    """A kept row's bytes as read (only their start for a ``prefix`` row)."""
-    return unescape(row.raw) if row.raw_format in (ESCAPED, PREFIX) else row.raw.encode("utf-8")
+def raw_bytes(row: RejectedRow, pseudonymizer: Pseudonymizer | None = None) -> bytes:
+    """A kept row's bytes as read (only their start for a ``prefix`` row); a sealed row is
+    opened with ``pseudonymizer``'s key (``ValueError`` without it)."""
+    if is_sealed(row.raw_format):
+        if pseudonymizer is None:
+            raise ValueError("a sealed rejected row opens only with the pseudonym key")
+        return stored_bytes(*unseal(pseudonymizer, row.raw))
+    return stored_bytes(row.raw, row.raw_format)
 
 
-def _exported(row: RejectedRow, columns: Sequence[str], as_json: bool) -> bytes:
-    data = raw_bytes(row)
+def _exported(row: RejectedRow, columns: Sequence[str], as_json: bool, pseudonymizer: Pseudonymizer | None) -> bytes:
+    data = raw_bytes(row, pseudonymizer)
     record = _as_record(row, data)
     if record is None or (as_json and row.header is None):
         return data

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from billing.contracts.store import terms_from_source, versions_of
 from billing.contracts.terms import DEFAULT_THRESHOLD_SECONDS, ContractTerms
 from billing.core.periods import LocalCalendar, day_of_number, day_start
+from billing.measurement.purged import PeriodPurged, purges
 from billing.measurement.rollup.common import WRITER_LOCK
 from billing.measurement.rollup.fold import fold
 from billing.storage.db import is_sqlite
@@ -96,6 +97,7 @@ def ensure_basis(session: Session, contract_id: int) -> bool:
     if stored is not None and stored.includes(wanted):
         return False
     lock_writers(session)
+    _keeps_purged_slots(session, contract_id, stored, wanted)
     if stored is not None and stored.timezone != wanted.timezone:  # local days were filed by the old zone
         session.connection().exec_driver_sql(
             f"UPDATE interaction SET local_day = NULL WHERE contract_id = {int(contract_id)}"
@@ -125,7 +127,12 @@ def rebuild(session: Session, contract_id: int) -> None:
     run = session.connection().exec_driver_sql
     basis = stored_bases(session, [contract_id])[contract_id]
     _fill_local_days(session, contract_id, basis.timezone)
-    run(f"DELETE FROM outcome_day WHERE contract_id = {int(contract_id)}")
+    # Days of periods whose rows retention deleted keep their sums: nothing could count them again.
+    kept = " ".join(
+        f"AND NOT (local_day BETWEEN {first} AND {last})"
+        for first, last in (p.day_numbers() for (_, p) in purges(session, [contract_id]))
+    )
+    run(f"DELETE FROM outcome_day WHERE contract_id = {int(contract_id)} {kept}")
     fold(session, "interaction AS r", f"r.contract_id = {int(contract_id)}")
 
 
@@ -157,3 +164,21 @@ def _fill_local_days(session: Session, contract_id: int, timezone: str) -> None:
         f"WHERE contract_id = {int(contract_id)} AND local_day IS NULL"
     )
     run("DELETE FROM day_bounds")
+
+
+def _keeps_purged_slots(session: Session, contract_id: int, stored: Basis | None, wanted: Basis) -> None:
+    """A contract some of whose periods' rows were deleted keeps what their days count where it
+    is: a new basis may add thresholds and windows, never move or drop one (it would need rows
+    that are gone)."""
+    found = purges(session, [contract_id])
+    if not found or stored is None:
+        return
+    same_zone = stored.timezone == wanted.timezone
+    kept = wanted.thresholds[: len(stored.thresholds)] == stored.thresholds
+    windows = wanted.windows[: len(stored.windows)] == stored.windows
+    if not (same_zone and kept and windows):
+        periods = ", ".join(sorted(str(p) for (_, p) in found))
+        raise PeriodPurged(
+            f"these terms would count the daily rollup again ({wanted.thresholds} s, {wanted.windows} days, "
+            f"{wanted.timezone}), but the interactions of {periods} were deleted by retention"
+        )

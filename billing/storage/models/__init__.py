@@ -23,6 +23,7 @@ from billing.storage.models.outcomes import (
     RejectedRow,
     WorkforceEntry,
 )
+from billing.storage.models.privacy import ErasureRequest, PseudonymKey, RetentionPurge
 
 __all__ = [
     "AMOUNT",
@@ -39,6 +40,7 @@ __all__ = [
     "ContractVersion",
     "Document",
     "DocumentLine",
+    "ErasureRequest",
     "IdempotencyRecord",
     "ImportBatch",
     "Interaction",
@@ -46,8 +48,10 @@ __all__ = [
     "OutcomeDay",
     "Payment",
     "PortalSession",
+    "PseudonymKey",
     "Reconciliation",
     "RejectedRow",
+    "RetentionPurge",
     "SeriesCounter",
     "StripeEvent",
     "StripeOutbox",
