@@ -32,6 +32,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from billing.core.problems import Conflict
 
@@ -122,14 +123,23 @@ class CachedPseudonyms:
 
 
 def key_file_for(database_url: str) -> Path | None:
-    """Where the key file is: ``BILLING_PSEUDONYM_KEY_FILE``, else beside a SQLite database."""
+    """Where the key file is: ``BILLING_PSEUDONYM_KEY_FILE``, else beside a SQLite database,
+    else (a database server) in the user's configuration folder, named after the server and
+    database: never inside the database, so a dump alone cannot undo the pseudonyms."""
     named = os.environ.get(KEY_FILE_ENV, "").strip()
     if named:
         return Path(named)
     from billing.storage.readiness import sqlite_file
 
     path = sqlite_file(database_url)
-    return None if path is None else Path(f"{path}{KEY_FILE_SUFFIX}")
+    if path is not None:
+        return Path(f"{path}{KEY_FILE_SUFFIX}")
+    parts = urlsplit(database_url)
+    if not parts.hostname and not parts.path.strip("/"):
+        return None
+    name = f"{parts.hostname or 'local'}-{parts.port or 'default'}-{parts.path.strip('/') or 'default'}"
+    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "bpo-billing"
+    return folder / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + KEY_FILE_SUFFIX)
 
 
 def load_key(database_url: str) -> Pseudonymizer:
@@ -179,7 +189,7 @@ def ensure_key_file(database_url: str) -> Path | None:
     path = key_file_for(database_url)
     if path is None or path.exists():
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secrets.token_hex(32) + "\n")

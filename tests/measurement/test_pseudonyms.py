@@ -220,3 +220,25 @@ def test_the_migration_pseudonymises_the_ids_and_rejected_rows_older_versions_st
     assert customers == [pseudonym("ACME-1", RAW[0])] * 2
     assert RAW[3] not in raw and pseudonym("ACME-1", RAW[3]) in raw and RAW[3] not in errors
     assert keys == [load_key(old).key_id]
+
+
+@pytest.mark.postgres
+def test_on_a_database_server_init_keeps_the_key_in_the_users_configuration_folder(
+    pg_only_url: str, tmp_path, monkeypatch
+):
+    from billing.cli import app
+
+    monkeypatch.delenv("BILLING_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("BILLING_PSEUDONYM_KEY_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    result = CliRunner().invoke(app, ["--db", pg_only_url, "init"])
+    assert result.exit_code == 0, result.output
+    [path] = (tmp_path / "config" / "bpo-billing").glob("*.pseudonym.key")
+    assert path.name.startswith("127.0.0.1-5432-billing_test_")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert path.read_text().strip() not in result.output
+    engine = make_engine(pg_only_url)
+    load_contract(engine, tmp_path)
+    imported = CliRunner().invoke(app, ["--db", pg_only_url, "outcomes", "import", str(interactions_file(tmp_path))])
+    assert '"imported": 36' in imported.output  # the file's three bad rows are rejected, as on SQLite
