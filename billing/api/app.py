@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 
-from billing.api import logs
+from billing.api import logs, pages
 from billing.api.routes import clients, contracts, documents, payments, portal, portal_login
 from billing.storage.db import database_url, get_engine
 
@@ -75,6 +75,7 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     portal_login.install(app)
+    pages.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
