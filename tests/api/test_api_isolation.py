@@ -31,7 +31,6 @@ PUBLIC = {
     ("POST", "/console/login"),
     ("POST", "/console/logout"),
     ("GET", "/docs"),
-    ("GET", "/redoc"),
     ("GET", "/docs/oauth2-redirect"),
 }
 
@@ -80,9 +79,19 @@ HARMLESS_QUERY = {
     "kind": "invoice",
     "status": "issued",
     "basis": "service",
+    "q": "andes",
+    "as_of": "2026-11-30",
 }
 #: Pages that post a form rather than JSON.
-FORMS = {"/portal/language": {"language": "en", "next": "/portal"}}
+FORMS = {
+    "/portal/language": {"language": "en", "next": "/portal"},
+    "/console/language": {"language": "en", "next": "/console"},
+    "/console/close": {"period": "2026-10", "idempotency_key": "k"},
+    "/console/documents/{document_id}/issue": {"idempotency_key": "k"},
+    "/console/documents/{document_id}/void": {"reason": "probe", "idempotency_key": "k"},
+    "/console/documents/{document_id}/notes": {"amount": "1", "reason": "probe", "idempotency_key": "k"},
+    "/console/simulate": {"contract": "IBERIA-1", "from": "2026-10", "to": "2026-10"},
+}
 BODIES = {
     "/v1/payments": {
         "document_id": 0,
