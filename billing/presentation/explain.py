@@ -10,6 +10,7 @@ a detail that is missing is left out of the sentence, never guessed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -31,6 +32,9 @@ DEFAULT_NAMES = {
     "Dedicated agents (FTE)": N_("Dedicated agents (FTE)"),
     "Productive hours": N_("Productive hours"),
 }
+#: A usage charge's default name: its metric and, in brackets, its filter.
+USAGE_DEFAULT = re.compile(r"(Resolutions|Contacts|Handled minutes)(?: \((.+)\))?")
+USAGE_METRICS = ("resolutions", "contacts", "handled_minutes")
 #: Notes correcting an invoice as a whole: "Credit: reason" / "Debit: reason" (``billing invoices credit``).
 NOTE_PREFIXES = {"Credit: ": N_("Credit: %(reason)s"), "Debit: ": N_("Debit: %(reason)s")}
 
@@ -63,8 +67,14 @@ def title(line: Line, fmt: Formatter) -> str:
 
 
 def _named(text: str, fmt: Formatter) -> str:
+    """A default name in the reader's words; a usage charge's default is its metric and
+    filter (``Resolutions (ai)``, as ``rating.engine._default_description`` writes it)."""
     if text in DEFAULT_NAMES:
         return fmt._(DEFAULT_NAMES[text])
+    found = USAGE_DEFAULT.fullmatch(text)
+    if found and found.group(1).lower().replace(" ", "_") in USAGE_METRICS:
+        name = fmt.metric(found.group(1).lower().replace(" ", "_"))
+        return f"{name} ({fmt.scope(described=found.group(2))})" if found.group(2) else name
     return text
 
 
