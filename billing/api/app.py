@@ -3,8 +3,9 @@
 Routers for capabilities that live in other modules (invoicing, rating previews, Stripe
 webhooks, reconciliation) are included when those modules exist in this checkout; a route is
 never published as a stub. OpenAPI is at ``/openapi.json`` and the explorer at ``/docs``:
-Swagger UI served from the application's own files (the ``swagger-ui-bundle`` package, under
-``/static/swagger``), so it renders without a network.
+Swagger UI served from the application's own files (the ``swagger-ui-bundle-v2`` package:
+Swagger UI 5, which reads OpenAPI 3.1, under ``/static/swagger``), so it renders without a
+network.
 """
 
 from __future__ import annotations

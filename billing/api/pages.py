@@ -105,8 +105,9 @@ def locale_for(chosen: str | None, client_locale: str | None, accept_language: s
     that locale: ``es`` for an es_PE client stays es_PE), else the client's locale, else the
     browser's, else English."""
     if chosen in LANGUAGES:
-        if client_locale and client_locale.split("_")[0] == chosen:
-            return client_locale
+        for candidate in (client_locale, accepted(accept_language)):
+            if candidate and candidate.split("_")[0] == chosen:
+                return candidate
         territory = client_locale.split("_")[1] if client_locale and "_" in client_locale else None
         return _known(f"{chosen}_{territory}" if territory else None) or DEFAULT_LOCALES[str(chosen)]
     if client_locale:
@@ -121,8 +122,13 @@ def render(template: str, locale: str, status_code: int = 200, **context: Any) -
 
 
 def cross_site(request: Request) -> bool:
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        return True
+    """Whether the browser says the form was posted from another site: ``Sec-Fetch-Site``
+    when it sends one (anything but this origin or the address bar), else ``Origin``. Pages
+    send no referrer, so a browser may send ``Origin: null`` with a same-origin form: the
+    fetch metadata decides then."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
     origin = request.headers.get("origin")
     return origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}"
 

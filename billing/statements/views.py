@@ -178,6 +178,8 @@ class Statement:
     def closing_on(self) -> date:
         """The day the closing balance is dated: the range's end, or the statement's day
         when the range runs past it (a balance is never dated in the future)."""
+        if self.as_of and self.basis == "service":  # documents of the months, issued up to today
+            return self.as_of
         return min(self.end, self.as_of) if self.as_of else self.end
 
     @property

@@ -105,6 +105,7 @@ def login_page(
         next=safe_next(next_url, home),
         error=error,
         language=locale.split("_")[0],
+        chosen=language if language in LANGUAGES else None,
     )
 
 
