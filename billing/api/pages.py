@@ -30,6 +30,8 @@ from billing.api.deps import SESSION_COOKIE, EngineDep
 from billing.presentation.formatting import Formatter
 from billing.presentation.i18n import LANGUAGES, N_
 from billing.presentation.templating import environment
+from billing.storage.db import reading
+from billing.storage.models import Client
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 #: The languages a reader can switch to, each named in itself.
@@ -166,10 +168,16 @@ def field(form: FormData, name: str, limit: int = 500) -> str:
 
 
 def _page_locale(request: Request) -> str:
+    """The locale of an error page: the signed-in reader's, as the page they asked for."""
     engine = request.app.state.engine
     secret = request.cookies.get(SESSION_COOKIE)
     browser = sessions.browser_of(engine, secret) if secret else None
-    return locale_for(browser.language if browser else None, None, request.headers.get("accept-language"))
+    client_locale = None
+    if browser is not None and browser.principal.client_id is not None:
+        with reading(engine) as session:
+            client = session.get(Client, browser.principal.client_id)
+            client_locale = client.locale if client else None
+    return locale_for(browser.language if browser else None, client_locale, request.headers.get("accept-language"))
 
 
 def error_page(request: Request, status_code: int, detail: object = None) -> HTMLResponse:

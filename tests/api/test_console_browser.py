@@ -178,7 +178,9 @@ def test_month_end_from_the_console_to_the_clients_portal(db: Engine, tmp_path: 
 
     with reading(db) as session:
         issued = session.exec(select(Document).where(Document.number_text == "F001-00000003")).one()
-        trail = session.exec(select(AuditEvent).where(AuditEvent.entity_id == str(issued.id))).all()
+        trail = session.exec(
+            select(AuditEvent).where(AuditEvent.entity == "document", AuditEvent.entity_id == str(issued.id))
+        ).all()
     assert issued.period == "2026-07" and issued.total == Decimal("14750.00")
     assert sorted(e.action for e in trail) == ["invoice.drafted", "invoice.issued"]
     assert {e.actor for e in trail} == {"console:finance"}

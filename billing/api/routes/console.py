@@ -123,7 +123,10 @@ def act(
     key = field(form, "idempotency_key", 200)
     if not key or not all(0x21 <= ord(c) <= 0x7E for c in key):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the form has no Idempotency-Key")
-    answer = run_once(request.app.state.engine, principal, key, form_fingerprint(request, form), action)
+    try:
+        answer = run_once(request.app.state.engine, principal, key, form_fingerprint(request, form), action)
+    except HTTPException as exc:  # the key is in flight, or was used for another request
+        return refused(request, who, exc.status_code, exc.detail)
     body = json.loads(bytes(answer.body) or b"{}")
     if answer.status_code >= 400:
         detail = body.get("detail") if isinstance(body, dict) else None
