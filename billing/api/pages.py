@@ -167,8 +167,8 @@ def field(form: FormData, name: str, limit: int = 500) -> str:
     return value.strip()
 
 
-def _page_locale(request: Request) -> str:
-    """The locale of an error page: the signed-in reader's, as the page they asked for."""
+def _page_reader(request: Request) -> tuple[sessions.Browser | None, str]:
+    """The signed-in reader of an error page (if any) and their locale, as for the page asked."""
     engine = request.app.state.engine
     secret = request.cookies.get(SESSION_COOKIE)
     browser = sessions.browser_of(engine, secret) if secret else None
@@ -177,15 +177,23 @@ def _page_locale(request: Request) -> str:
         with reading(engine) as session:
             client = session.get(Client, browser.principal.client_id)
             client_locale = client.locale if client else None
-    return locale_for(browser.language if browser else None, client_locale, request.headers.get("accept-language"))
+    language = browser.language if browser else None
+    return browser, locale_for(language, client_locale, request.headers.get("accept-language"))
 
 
 def error_page(request: Request, status_code: int, detail: object = None) -> HTMLResponse:
-    locale = _page_locale(request)
+    """The error as a page in the reader's language, leading back to their start page. A
+    finance reader also sees the engine's reason (to fix the data); a client only the message."""
+    browser, locale = _page_reader(request)
     fmt = Formatter.for_locale(locale)
     message = fmt._(MESSAGES.get(status_code, N_("Something went wrong.")))
-    home = "/console" if request.url.path.startswith("/console") else "/portal"
-    return render("error.html", locale, status_code, message=message, status=status_code, home=home)
+    finance = browser is not None and browser.principal.is_finance
+    if browser is not None:
+        home = "/console" if finance else "/portal"
+    else:
+        home = "/console" if request.url.path.startswith("/console") else "/portal"
+    shown = detail if finance and isinstance(detail, str) else None
+    return render("error.html", locale, status_code, message=message, status=status_code, home=home, detail=shown)
 
 
 def install(app: FastAPI) -> None:

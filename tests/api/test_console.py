@@ -46,7 +46,7 @@ def test_only_a_finance_session_opens_the_console(db: Engine, tmp_path: Path) ->
     client, _ = signed_in(db, world.andes_token, "/portal")
     page = client.get("/console")
     assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
-    assert "You may not open this page" in page.text
+    assert "No puede abrir esta página" in page.text and "finance tokens" not in page.text  # in its language
 
     finance, _ = signed_in(db, world.finance_token)
     assert finance.get("/console").status_code == 200
@@ -139,3 +139,30 @@ def test_clients_search_receivables_and_the_audit_trail(db: Engine, tmp_path: Pa
     assert finance.get("/console/receivables", params={"as_of": "soon"}).status_code == 422
     trail = finance.get(f"/console/documents/{world.andes_invoice}/audit")
     assert trail.status_code == 200 and "Audit trail" in trail.text
+
+
+def test_the_pricing_comparison_names_each_bad_upload_and_why_nothing_could_be_priced(
+    db: Engine, tmp_path: Path
+) -> None:
+    from tests.api.api_world import ANDES
+
+    world = build(db, tmp_path)
+    finance, csrf = signed_in(db, world.finance_token)
+    form = {"csrf": csrf, "contract": "ANDES-1", "from": "2026-10", "to": "2026-10"}
+    assert "Pricing comparison" in finance.get("/console/simulate").text
+    broken = finance.post(
+        "/console/simulate",
+        data=form,
+        files=[
+            ("terms", ("cheaper.yaml", b"contract: [", "application/yaml")),
+            ("terms", ("latin1.yaml", b"\xe9t\xe9")),
+        ],
+    )
+    assert broken.status_code == 422 and "cheaper.yaml" in broken.text and "latin1.yaml" in broken.text
+    nothing = finance.post("/console/simulate", data=form)
+    assert nothing.status_code == 422 and "upload at least one contract file" in nothing.text
+    dearer = ANDES.replace('amount: "12500.00"', 'amount: "13000.00"').encode()
+    unmeasured = finance.post("/console/simulate", data=form, files=[("terms", ("dearer.yaml", dearer))])
+    assert unmeasured.status_code == 422 and "no month of 2026-10 to 2026-10 can be priced" in unmeasured.text
+    foreign = finance.post("/console/simulate", data={**form, "csrf": "x"}, files=[("terms", ("dearer.yaml", dearer))])
+    assert foreign.status_code == 403
