@@ -10,6 +10,10 @@ HttpOnly cookie, set by ``billing.api``), never the token itself.
 - **Expiry.** ``IDLE_TIMEOUT`` (8 hours) after its last request (sliding), and never more than
   ``MAX_AGE`` (24 hours) after sign-in, whatever the activity. The last use is written at most
   once per ``TOUCH_EVERY`` (5 minutes), so most requests only read.
+- **Language.** A session remembers the language its reader chose (``set_language``).
+- **CSRF.** Forms posted with a session carry ``csrf_token(secret)``: an HMAC of the session's
+  secret, which only the browser holding the HttpOnly cookie (and this server) can know, so
+  no other site can make a signed-in browser post a form it did not render.
 - **End.** Signing out deletes the session; sessions past their expiry are deleted whenever a
   new one opens.
 
@@ -19,7 +23,10 @@ own transactions); ``find`` is the repository query they share.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, or_
@@ -34,6 +41,25 @@ MAX_AGE = timedelta(hours=24)
 TOUCH_EVERY = timedelta(minutes=5)
 #: Longer than any secret we issue (43 characters); a longer cookie is not ours.
 MAX_SECRET_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class Browser:
+    """A live session: who it acts as, the language its reader chose, and the CSRF token
+    its forms carry."""
+
+    principal: Principal
+    language: str | None
+    csrf: str
+
+
+def csrf_token(secret: str) -> str:
+    """The CSRF token of the session with this secret (see the module docstring)."""
+    return hmac.new(secret.encode("utf-8"), b"billing-csrf-v1", hashlib.sha256).hexdigest()
+
+
+def csrf_ok(secret: str | None, token: str | None) -> bool:
+    return bool(secret and token) and hmac.compare_digest(csrf_token(secret or ""), token or "")
 
 
 def find(session: Session, secret: str, now: datetime) -> tuple[PortalSession, Principal] | None:
@@ -73,6 +99,12 @@ def open_session(engine: Engine, principal: Principal, now: datetime | None = No
 def current(engine: Engine, secret: str | None, now: datetime | None = None) -> Principal | None:
     """Who the session with this secret acts as, its idle expiry moved on; None when there is
     no such live session."""
+    browser = browser_of(engine, secret, now)
+    return None if browser is None else browser.principal
+
+
+def browser_of(engine: Engine, secret: str | None, now: datetime | None = None) -> Browser | None:
+    """The live session with this secret (its idle expiry moved on), or None."""
     now = now or utcnow()
     if not secret:
         return None
@@ -86,7 +118,19 @@ def current(engine: Engine, secret: str | None, now: datetime | None = None) -> 
             stored = session.get(PortalSession, row.id)
             if stored is not None and stored.last_seen_at < now:
                 stored.last_seen_at = now
-    return principal
+    return Browser(principal, row.language, csrf_token(secret))
+
+
+def set_language(engine: Engine, secret: str | None, language: str) -> bool:
+    """Remember the language the session's reader chose. True when there was such a session."""
+    if not secret or len(secret) > MAX_SECRET_LENGTH:
+        return False
+    with transaction(engine) as session:
+        row = session.exec(select(PortalSession).where(col(PortalSession.secret_hash) == digest(secret))).first()
+        if row is None:
+            return False
+        row.language = language
+        return True
 
 
 def end_session(engine: Engine, secret: str | None) -> bool:

@@ -2,7 +2,10 @@
 
 Routers for capabilities that live in other modules (invoicing, rating previews, Stripe
 webhooks, reconciliation) are included when those modules exist in this checkout; a route is
-never published as a stub. OpenAPI is at ``/openapi.json`` and the explorer at ``/docs``.
+never published as a stub. OpenAPI is at ``/openapi.json`` and the explorer at ``/docs``:
+Swagger UI served from the application's own files (the ``swagger-ui-bundle-v2`` package:
+Swagger UI 5, which reads OpenAPI 3.1, under ``/static/swagger``), so it renders without a
+network.
 """
 
 from __future__ import annotations
@@ -12,11 +15,24 @@ from types import ModuleType
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from billing.api import logs
-from billing.api.routes import clients, contracts, documents, interactions, payments, portal, portal_login
+from billing.api import logs, pages
+from billing.api.routes import (
+    clients,
+    console,
+    console_documents,
+    console_money,
+    contracts,
+    documents,
+    interactions,
+    payments,
+    portal,
+    portal_login,
+)
 from billing.storage.db import database_url, get_engine
 
 #: Routers whose services come from other parts of the engine: (module, attribute).
@@ -45,6 +61,8 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
     app = FastAPI(
         title="BPO billing API",
         version="1.0",
+        docs_url=None,
+        redoc_url=None,
         description=(
             "Finance endpoints need a finance token; client endpoints a client-scoped token "
             "(`billing tokens create`). Send it as `Authorization: Bearer TOKEN`. Objects of another "
@@ -73,6 +91,7 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
         payments.router,
         portal.router,
     ]
+    routers += [console.router, console_documents.router, console_money.router]
     for module_name, attribute in OPTIONAL_ROUTERS:
         module = _optional(module_name)
         if module is not None:
@@ -82,9 +101,37 @@ def create_app(database: Engine | str | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     portal_login.install(app)
+    pages.install(app)
+
+    install_docs(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/portal")
 
     return app
+
+
+SWAGGER = "/static/swagger"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the bundled files, never a CDN."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(SWAGGER, StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} · Swagger UI",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()

@@ -103,23 +103,27 @@ PortalTokenQuery = Annotated[
 
 
 class SignInRequired(Exception):
-    """A portal request without a live session: the app answers with the sign-in page (a
-    redirect to ``/portal/login?next=...``, or the page itself with 401 for a bad token)."""
+    """A page request without a live session: the app answers with the sign-in page of
+    ``home`` (a redirect to ``/portal/login?next=...``, saying so when a session ``expired``;
+    or the page itself with 401 for a bad token)."""
 
-    def __init__(self, next_url: str, invalid_token: bool = False):
+    def __init__(self, next_url: str, invalid_token: bool = False, home: str = "/portal", expired: bool = False):
         super().__init__(next_url)
         self.next_url = next_url
         self.invalid_token = invalid_token
+        self.home = home
+        self.expired = expired
 
 
 class SignedIn(Exception):
-    """A portal request that signed in with ``?token=``: the app answers 303 to ``location``
+    """A page request that signed in with ``?token=``: the app answers 303 to ``location``
     (the same address without the token) and sets the session cookie to ``secret``."""
 
-    def __init__(self, location: str, secret: str):
+    def __init__(self, location: str, secret: str, home: str = "/portal"):
         super().__init__(location)
         self.location = location
         self.secret = secret
+        self.home = home
 
 
 def without_token(request: Request) -> str:
@@ -135,6 +139,15 @@ def client_principal(engine: Engine, secret: str | None) -> Principal | None:
     with reading(engine) as session:
         principal = authenticate(session, secret)
     return principal if principal is not None and principal.client_id is not None else None
+
+
+def finance_principal(engine: Engine, secret: str | None) -> Principal | None:
+    """The finance token ``secret`` names, when it is a live finance token."""
+    if not secret or len(secret) > 200:
+        return None
+    with reading(engine) as session:
+        principal = authenticate(session, secret)
+    return principal if principal is not None and principal.is_finance else None
 
 
 def session_caller(request: Request, engine: EngineDep) -> Principal | None:
@@ -163,10 +176,24 @@ def portal_caller(
     elif from_session is not None:
         principal = from_session
     else:
-        raise SignInRequired(without_token(request))
+        raise SignInRequired(without_token(request), expired=SESSION_COOKIE in request.cookies)
     if principal.client_id is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the portal is for client tokens")
     return principal
 
 
 PortalClient = Annotated[Principal, Depends(portal_caller)]
+
+
+def console_caller(request: Request, from_session: Annotated[Principal | None, Depends(session_caller)]) -> Principal:
+    """A console page's caller: a session opened with a finance token, nothing else (no
+    bearer token, no ``?token=``: a token never travels in a console address). Without a
+    session: the console's sign-in page; a client's session: 403."""
+    if from_session is None:
+        raise SignInRequired(without_token(request), home="/console", expired=SESSION_COOKIE in request.cookies)
+    if not from_session.is_finance:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the console is for finance tokens")
+    return from_session
+
+
+ConsoleUser = Annotated[Principal, Depends(console_caller)]

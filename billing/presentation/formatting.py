@@ -6,17 +6,19 @@ es_ES) live in one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
 from billing.core.periods import Period
 from billing.presentation.i18n import language_of, translations
 from billing.presentation.labels import LABELS
+from billing.presentation.metrics import PERCENT, UNIT_NAMES, UNIT_SYMBOLS, filter_words, metric_of, parse_filter
 
 DEFAULT_LOCALE = "en_US"
 
@@ -71,7 +73,9 @@ class Formatter:
             return ""
         value = Decimal(str(amount))
         places = get_currency_precision(currency)
-        return format_currency(value.quantize(Decimal(1).scaleb(-places)), currency, locale=self.locale)
+        text = format_currency(value.quantize(Decimal(1).scaleb(-places)), currency, locale=self.locale)
+        # A locale without a symbol for the currency writes its code: PEN 1,234.56, not PEN1,234.56.
+        return re.sub(rf"(?<={currency})(?=[\d-])", "\u00a0", text)
 
     def number(self, value: Decimal | int | str | None, places: int | None = None) -> str:
         if value is None or value == "":
@@ -120,6 +124,54 @@ class Formatter:
         if not code:
             return ""
         return str(Locale.parse(self.locale).territories.get(code, code))
+
+    def percent(self, value: Decimal | int | str | None, places: int = 2) -> str:
+        """A share of 100 (``82.69``) as this locale writes a percentage (``82.69%``, ``82,69 %``)."""
+        if value is None or value == "":
+            return "—"
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern.split(";")[0]
+        decimals = "." + "0" * places if places else ""
+        number = Decimal(str(value)).quantize(Decimal(1).scaleb(-places)) / 100
+        return format_percent(number, format=pattern.replace("#,##0", "#,##0" + decimals, 1), locale=self.locale)
+
+    def metric(self, code: str | None) -> str:
+        """A KPI's name (``asa_seconds`` -> ``Average speed of answer``)."""
+        if not code:
+            return ""
+        found = metric_of(code)
+        return self.gettext(found.name) if found else self.label(code)
+
+    def measure(self, code: str | None, value: Decimal | int | str | None, places: int | None = None) -> str:
+        """A KPI's value with its unit: ``82.69%``, ``479.44 s``, ``47,800``."""
+        if value is None or value == "":
+            return "—"
+        found = metric_of(code or "")
+        if found is None:
+            return self.number(value)
+        if found.unit == PERCENT:
+            return self.percent(value, 2 if places is None else places)
+        symbol = UNIT_SYMBOLS.get(found.unit)
+        shown = self.number(value, places)
+        return f"{shown}\u00a0{self.gettext(symbol)}" if symbol else shown
+
+    def unit_name(self, code: str | None) -> str:
+        """The unit of a KPI in words, for a chart (``percent``, ``seconds``)."""
+        found = metric_of(code or "")
+        return self.gettext(UNIT_NAMES[found.unit]) if found else ""
+
+    def scope(
+        self,
+        channels: list[str] | tuple[str, ...] | None = None,
+        handled_by: list[str] | tuple[str, ...] | None = None,
+        described: str | None = None,
+    ) -> str:
+        """What a level or charge measures: ``voice``, ``voice, AI``; all contacts when unfiltered.
+        ``described``: a stored filter description (``Filter.describe``) instead of the lists."""
+        if described is not None:
+            channels, handled_by = parse_filter(described)
+        channel_ids, handler_ids = filter_words(channels or (), handled_by or ())
+        words = [self.gettext(w) for w in channel_ids] + [self.gettext(w) for w in handler_ids]
+        return ", ".join(words) if words else self.gettext("all channels")
 
     def short_month(self, period: Period | str) -> str:
         p = Period.parse(period) if isinstance(period, str) else period

@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from billing.presentation.explain import explain, level_result, title
 from billing.presentation.i18n import DEFAULT_LANGUAGE, translations
 
 
@@ -23,6 +24,7 @@ def environment(language: str = DEFAULT_LANGUAGE) -> Environment:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["plain"] = _plain
     env.filters["grouped"] = _grouped
+    env.globals.update(explain=explain, line_title=title, level_result=level_result)
     return env
 
 

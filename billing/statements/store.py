@@ -4,7 +4,7 @@ views out; the balance brought forward is summed by the database)."""
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from billing.contracts.identifiers import SCHEMES, display_tax_id
 from billing.contracts.store import in_force, terms_from_source, versions_of
 from billing.core.ageing import balance_due, days_past_due
 from billing.core.periods import Period
+from billing.statements.ranges import ISSUED, day_start, in_range
 from billing.statements.views import (
     BILLED,
     ZERO,
@@ -53,57 +54,23 @@ def client_view(client: Client) -> ClientView:
     )
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def load_statement(
-    session: Session, client_id: str, first: Period, last: Period, as_of: date | None = None
+    session: Session,
+    client_id: str,
+    first: Period,
+    last: Period,
+    as_of: date | None = None,
+    basis: str = ISSUED,
 ) -> Statement:
-    """One client's statement for the months ``first``..``last`` (inclusive). The balance
-    brought forward is summed by the database; each document's balance, and whether it is
-    overdue, is as of ``as_of`` (default: today)."""
+    """One client's statement for the months ``first``..``last`` (inclusive), by document
+    date or by service period (``billing.statements.ranges``). The balance brought forward
+    is summed by the database; each document's balance, and whether it is overdue, is as of
+    ``as_of`` (default: today)."""
     client = session.get(Client, client_id)
     if client is None:
         raise LookupError(f"no client {client_id!r}")
     as_of = as_of or datetime.now(UTC).date()
-    start, end = first.first_day, last.last_day
-    billed = (col(Document.client_id) == client_id) & col(Document.status).in_(BILLED)
-    opening: dict[str, Decimal] = {}
-    for currency, kind, total in session.exec(
-        select(Document.currency, Document.kind, func.sum(Document.total))
-        .where(billed, col(Document.issue_date) < start)
-        .group_by(Document.currency, Document.kind)
-    ).all():
-        amount = Decimal(total or 0)
-        opening[currency] = opening.get(currency, ZERO) + (-abs(amount) if kind == "credit_note" else amount)
-    for currency, paid in session.exec(
-        select(Payment.currency, func.sum(Payment.amount + Payment.withheld))
-        .join(Document, col(Document.id) == col(Payment.document_id))
-        .where(col(Document.client_id) == client_id, col(Payment.received_at) < _day_start(start))
-        .group_by(Payment.currency)
-    ).all():
-        opening[currency] = opening.get(currency, ZERO) - Decimal(paid or 0)
-    documents = session.exec(
-        select(Document)
-        .where(
-            col(Document.client_id) == client_id,
-            col(Document.status) != "draft",
-            col(Document.issue_date) >= start,
-            col(Document.issue_date) <= end,
-        )
-        .order_by(col(Document.issue_date), col(Document.id))
-    ).all()
-    payments = session.exec(
-        select(Payment, Document.number_text)
-        .join(Document, col(Document.id) == col(Payment.document_id))
-        .where(
-            col(Document.client_id) == client_id,
-            col(Payment.received_at) >= _day_start(start),
-            col(Payment.received_at) < _day_start(end + timedelta(days=1)),
-        )
-        .order_by(col(Payment.received_at), col(Payment.id))
-    ).all()
+    opening, documents, payments = in_range(session, client_id, first, last, basis, as_of)
     views = document_views(session, list(documents), as_of)
     pays = [
         PaymentView(
@@ -112,7 +79,7 @@ def load_statement(
         for p, number in payments
     ]
     issuers = client_issuers(session, client_id, last)
-    return assemble(client_view(client), first, last, views, pays, opening, issuers, as_of)
+    return assemble(client_view(client), first, last, views, pays, opening, issuers, as_of, basis)
 
 
 def client_issuers(session: Session, client_id: str, period: Period) -> list[dict[str, Any]]:
@@ -179,6 +146,7 @@ def document_views(session: Session, documents: list[Document], as_of: date | No
     parties = {d.id: _parties(session, d) for d in documents}
     logos = entity_logos(session, {p[0]["code"] for p in parties.values() if p[0]})
     balances = _balances(session, documents, as_of) if as_of is not None else {}
+    scopes = _level_scopes(session, {d.terms_version_id for d in documents if d.terms_version_id is not None})
     views = []
     for d in documents:
         issuer, buyer = parties[d.id]
@@ -205,7 +173,10 @@ def document_views(session: Session, documents: list[Document], as_of: date | No
                 reason=d.reason,
                 void_reason=d.void_reason,
                 lines=tuple(lines.get(d.id or 0, [])),
-                service_levels=tuple(d.service_levels or []),
+                service_levels=tuple(
+                    {**scopes.get((d.terms_version_id or 0, str(level.get("id"))), {}), **level}
+                    for level in d.service_levels or []
+                ),
                 kpis=dict(d.kpis or {}),
                 reconciliation=reconciliations.get(d.id or 0),
                 provisional=bool(d.provisional),
@@ -219,6 +190,26 @@ def document_views(session: Session, documents: list[Document], as_of: date | No
             )
         )
     return views
+
+
+def _level_scopes(session: Session, version_ids: set[int]) -> dict[tuple[int, str], dict[str, Any]]:
+    """What each service level of these contract versions measures (its channels and
+    handlers, its threshold, and whether the target is at least or at most), by (version,
+    level id): a stored result names its level and value, the terms say what was measured."""
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    for version in session.exec(select(ContractVersion).where(col(ContractVersion.id).in_(version_ids))).all():
+        try:
+            terms = terms_from_source(version.source_text, version.source_name)
+        except ValueError:  # terms stored by an older engine that no longer parse: no scope, still a page
+            continue
+        for level in terms.service_levels.levels if terms.service_levels else ():
+            out[(version.id or 0, level.id)] = {
+                "channels": list(level.filter.channels or ()),
+                "handled_by": list(level.filter.handled_by or ()),
+                "comparison": "at least" if level.metric.higher_is_better else "at most",
+                "threshold_seconds": level.threshold_seconds if level.metric.value == "service_level" else None,
+            }
+    return out
 
 
 def _parties(session: Session, document: Document) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -242,7 +233,7 @@ def _balances(session: Session, documents: list[Document], as_of: date) -> dict[
     ids = [d.id for d in owed if d.id is not None]
     if not ids:
         return {}
-    until = _day_start(as_of + timedelta(days=1))
+    until = day_start(as_of + timedelta(days=1))
     credited = dict(
         session.exec(
             select(Document.corrects_id, func.sum(Document.total))

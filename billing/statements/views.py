@@ -102,6 +102,11 @@ class DocumentView:
         return self.balance is not None and self.balance > 0 and self.days_past_due > 0
 
     @property
+    def partly_paid(self) -> bool:
+        """Something was paid, withheld or credited, and something is still owed."""
+        return self.balance is not None and ZERO < self.balance < self.total
+
+    @property
     def effect(self) -> Decimal:
         """What the document adds to the client's balance: credit notes lower it."""
         if self.status not in BILLED:
@@ -134,6 +139,12 @@ class Entry:
     credit: Decimal
     balance: Decimal
     document_id: int | None = None
+    #: What the description is made of, for a page to say it in the reader's words: the
+    #: contract and service period of a document; the method and reference of a payment.
+    contract: str | None = None
+    period: str | None = None
+    method: str | None = None
+    payment_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,16 @@ class Statement:
     issuers: tuple[dict[str, Any], ...] = ()
     #: The day balances and overdue documents are as of.
     as_of: date | None = None
+    #: ``issued``: the months' documents by document date; ``service``: by service period.
+    basis: str = "issued"
+
+    @property
+    def closing_on(self) -> date:
+        """The day the closing balance is dated: the range's end, or the statement's day
+        when the range runs past it (a balance is never dated in the future)."""
+        if self.as_of and self.basis == "service":  # documents of the months, issued up to today
+            return self.as_of
+        return min(self.end, self.as_of) if self.as_of else self.end
 
     @property
     def overdue(self) -> tuple[DocumentView, ...]:
@@ -183,36 +204,55 @@ def assemble(
     opening: dict[str, Decimal] | None = None,
     issuers: Iterable[dict[str, Any]] = (),
     as_of: date | None = None,
+    basis: str = "issued",
 ) -> Statement:
     """The statement from the range's documents and payments and the balance brought forward
     per currency. Entries are in date order (documents before payments on the same day)."""
     documents = tuple(sorted(documents, key=lambda d: (d.issue_date or date.max, d.id)))
     payments = tuple(sorted(payments, key=lambda p: (p.received_on, p.id)))
     opening = dict(opening or {})
-    rows: dict[str, list[tuple[tuple[date, int, int], str, str, str, Decimal, int | None]]] = {}
+    rows: dict[str, list[tuple[tuple[date, int, int], str, str, str, Decimal, int | None, tuple[str | None, ...]]]] = {}
     for doc in documents:
         if doc.status not in BILLED or doc.issue_date is None:
             continue
         description = f"{doc.contract} {doc.period}"
         reference = doc.number_text or f"#{doc.id}"
         rows.setdefault(doc.currency, []).append(
-            ((doc.issue_date, 0, doc.id), doc.kind, reference, description, doc.effect, doc.id)
+            (
+                (doc.issue_date, 0, doc.id),
+                doc.kind,
+                reference,
+                description,
+                doc.effect,
+                doc.id,
+                (doc.contract, doc.period, None, None),
+            )
         )
     for pay in payments:
         description = f"{pay.method} {pay.reference}"
         reference = pay.document_number or ""
         rows.setdefault(pay.currency, []).append(
-            ((pay.received_on, 1, pay.id), "payment", reference, description, -(pay.amount + pay.withheld), None)
+            (
+                (pay.received_on, 1, pay.id),
+                "payment",
+                reference,
+                description,
+                -(pay.amount + pay.withheld),
+                None,
+                (None, None, pay.method, pay.reference),
+            )
         )
     accounts = []
     for currency in sorted(set(rows) | set(opening)):
         balance = opening.get(currency, ZERO)
         start_balance = balance
         entries = []
-        for (on, _, _), kind, reference, description, effect, doc_id in sorted(rows.get(currency, [])):
+        for (on, _, _), kind, reference, description, effect, doc_id, parts in sorted(
+            rows.get(currency, []), key=lambda row: row[0]
+        ):
             balance += effect
             charge, credit = (effect, ZERO) if effect >= 0 else (ZERO, -effect)
-            entries.append(Entry(on, kind, reference, description, charge, credit, balance, doc_id))
+            entries.append(Entry(on, kind, reference, description, charge, credit, balance, doc_id, *parts))
         accounts.append(
             Account(
                 currency=currency,
@@ -223,4 +263,4 @@ def assemble(
                 credits=sum((e.credit for e in entries), ZERO),
             )
         )
-    return Statement(client, first, last, tuple(accounts), documents, payments, tuple(issuers), as_of)
+    return Statement(client, first, last, tuple(accounts), documents, payments, tuple(issuers), as_of, basis)

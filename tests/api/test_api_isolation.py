@@ -16,7 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from billing.api.deps import caller, finance_caller, portal_caller
+from billing.api.deps import caller, console_caller, finance_caller, portal_caller
 from tests.api.api_client import client_fixture, world_fixture  # noqa: F401  (fixtures)
 from tests.api.api_world import World, bearer
 
@@ -27,6 +27,11 @@ PUBLIC = {
     ("GET", "/portal/login"),
     ("POST", "/portal/login"),
     ("POST", "/portal/logout"),
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("POST", "/console/logout"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
 }
 
 
@@ -79,6 +84,18 @@ HARMLESS_QUERY = {
     "cursor": "0.0",
     "limit": "10",
     "format": "json",
+    "basis": "service",
+    "q": "andes",
+}
+#: Pages that post a form rather than JSON.
+FORMS = {
+    "/portal/language": {"language": "en", "next": "/portal"},
+    "/console/language": {"language": "en", "next": "/console"},
+    "/console/close": {"period": "2026-10", "idempotency_key": "k"},
+    "/console/documents/{document_id}/issue": {"idempotency_key": "k"},
+    "/console/documents/{document_id}/void": {"reason": "probe", "idempotency_key": "k"},
+    "/console/documents/{document_id}/notes": {"amount": "1", "reason": "probe", "idempotency_key": "k"},
+    "/console/simulate": {"contract": "IBERIA-1", "from": "2026-10", "to": "2026-10"},
 }
 BODIES = {
     "/v1/payments": {
@@ -115,6 +132,8 @@ def request_for(method: str, path: str, route: APIRoute, world: World) -> dict[s
         body = dict(BODIES[path])
         if "document_id" in body:
             body["document_id"] = world.iberia_invoice
+    if path in FORMS:
+        return {"method": method, "url": url, "params": query, "data": FORMS[path]}
     return {"method": method, "url": url, "params": query, "json": body}
 
 
@@ -125,9 +144,16 @@ def test_every_route_takes_a_token(client: TestClient, world: World) -> None:
         if (method, path) in PUBLIC:
             continue
         calls = calls_of(route)
-        assert calls & {caller, portal_caller}, f"{method} {path} does not authenticate"
+        assert calls & {caller, portal_caller, console_caller}, f"{method} {path} does not authenticate"
         request = request_for(method, path, route, world)
         answer = client.request(**request, headers={"Idempotency-Key": "k-none"}, follow_redirects=False)
+        if console_caller in calls:  # the console takes a finance session and nothing else
+            assert answer.status_code == 303, (method, path, answer.status_code)
+            assert answer.headers["location"].startswith("/console/login?next="), (method, path)
+            for token in (world.finance_token, world.andes_token):  # a token is no way in
+                sent = client.request(**request, headers=bearer(token), follow_redirects=False)
+                assert sent.status_code == 303, (method, path, sent.status_code)
+            continue
         if portal_caller in calls:  # a page: no session sends the browser to the sign-in page
             assert answer.status_code == 303, (method, path, answer.status_code)
             assert answer.headers["location"].startswith("/portal/login?next="), (method, path)
@@ -140,7 +166,7 @@ def test_every_route_takes_a_token(client: TestClient, world: World) -> None:
 def test_a_client_token_never_reaches_another_clients_objects(client: TestClient, world: World) -> None:
     checked = 0
     for method, path, route in api_routes(client.app):
-        if (method, path) in PUBLIC:
+        if (method, path) in PUBLIC or console_caller in calls_of(route):  # no token opens the console
             continue
         request = request_for(method, path, route, world)
         answer = client.request(**request, headers={**bearer(world.andes_token), "Idempotency-Key": f"k-{path}"})
@@ -162,7 +188,7 @@ def test_a_client_token_never_reaches_another_clients_objects(client: TestClient
 def test_the_same_routes_answer_the_owner(client: TestClient, world: World) -> None:
     """The 404s above are about ownership, not broken routes: Iberia reaches each of them."""
     for method, path, route in api_routes(client.app):
-        if (method, path) in PUBLIC or finance_caller in calls_of(route):
+        if (method, path) in PUBLIC or calls_of(route) & {finance_caller, console_caller}:
             continue
         request = request_for(method, path, route, world)
         answer = client.request(**request, headers=bearer(world.iberia_token))

@@ -134,7 +134,10 @@ def test_revoking_the_token_or_signing_out_ends_the_browser_session(db: Engine, 
         andes = session.exec(select(ApiToken).where(ApiToken.name == "andes portal")).one()
         revoke_token(session, andes.id or 0)
     revoked = browser.get("/portal", follow_redirects=False)
-    assert revoked.status_code == 303 and revoked.headers["location"] == "/portal/login?next=%2Fportal"
+    # the browser still holds the cookie: the sign-in page says its session ended
+    assert revoked.status_code == 303 and revoked.headers["location"] == "/portal/login?next=%2Fportal&expired=1"
+    ended = browser.get(revoked.headers["location"])
+    assert ended.status_code == 200 and "Your session has ended. Please sign in again." in ended.text
 
 
 def test_the_sign_in_form(db: Engine, tmp_path: Path) -> None:

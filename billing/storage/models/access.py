@@ -69,6 +69,8 @@ class PortalSession(SQLModel, table=True):
     token_id: int = Field(foreign_key="api_token.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    #: The language the reader chose (``en``, ``es``); None: the client's, then the browser's.
+    language: str | None = Field(default=None, max_length=10)
 
 
 class IdempotencyRecord(SQLModel, table=True):
